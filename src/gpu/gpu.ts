@@ -8,8 +8,10 @@ import { shaderSources } from './shaders.generated.js';
 /** A buffer bound to a kernel: a raw GPUBuffer, or anything holding one (a Tensor). */
 export interface Bindable {
   readonly buffer: GPUBuffer;
-  /** Bytes the kernel may see, from offset 0. */
+  /** Bytes the kernel may see. */
   readonly byteLength: number;
+  /** Where they start in the buffer (a multiple of 256); 0 when absent. */
+  readonly byteOffset?: number;
 }
 
 export interface DispatchSpec {
@@ -130,7 +132,7 @@ export class Gpu {
             `maxStorageBufferBindingSize of ${maxBinding} bytes; use a smaller batch or image size`,
         );
       }
-      entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: 0, size } });
+      entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: b.byteOffset ?? 0, size } });
     });
     const pipeline = this.pipeline(spec.shader, spec.entry, spec.constants);
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
@@ -157,9 +159,9 @@ export class Gpu {
   }
 
   /** Uploads host data into a buffer, after everything already encoded (which may still use it). */
-  write(dst: GPUBuffer, data: ArrayBufferView): void {
+  write(dst: GPUBuffer, data: ArrayBufferView, offset = 0): void {
     this.flush();
-    this.device.queue.writeBuffer(dst, 0, data.buffer, data.byteOffset, data.byteLength);
+    this.device.queue.writeBuffer(dst, offset, data.buffer, data.byteOffset, data.byteLength);
   }
 
   /** Submits the batched commands. Uniform buffers become reusable: later writes queue after them. */
@@ -173,12 +175,12 @@ export class Gpu {
     this.uniformInFlight = [];
   }
 
-  /** Copies `bytes` from the start of a buffer back to the host. */
-  async read(src: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+  /** Copies `bytes` starting at `offset` of a buffer back to the host. */
+  async read(src: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
     this.assertAlive();
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     const staging = this.device.createBuffer({ size, usage: 0x0001 | 0x0008 }); // MAP_READ | COPY_DST
-    this.copy(src, 0, staging, 0, size);
+    this.copy(src, offset, staging, 0, size);
     this.flush();
     try {
       await staging.mapAsync(0x0001); // GPUMapMode.READ

@@ -6,7 +6,7 @@ import type { Gpu } from '../gpu/gpu.js';
 import type { TapeEntry } from '../autograd/tape.js';
 import { track } from './scope.js';
 
-class Storage {
+export class Storage {
   refs = 1;
   constructor(readonly gpu: Gpu, readonly buffer: GPUBuffer) {}
   release(): void {
@@ -30,6 +30,8 @@ export class Tensor {
   readonly shape: readonly number[];
   readonly size: number;
   private storage: Storage | null;
+  /** Where this tensor's elements start in the buffer (non-zero only for views into an arena). */
+  private offset: number;
   /** Set on leaves (parameters) whose gradient `backward()` should compute. */
   requiresGrad = false;
   /** Accumulated gradient of a leaf with requiresGrad, after `backward()`. */
@@ -38,8 +40,9 @@ export class Tensor {
   gradFn: TapeEntry | null = null;
   name: string | undefined;
 
-  private constructor(readonly gpu: Gpu, storage: Storage, shape: readonly number[]) {
+  private constructor(readonly gpu: Gpu, storage: Storage, shape: readonly number[], byteOffset = 0) {
     this.storage = storage;
+    this.offset = byteOffset;
     this.shape = Object.freeze([...shape]);
     this.size = numel(shape);
   }
@@ -74,6 +77,29 @@ export class Tensor {
     return this.size * 4;
   }
 
+  get byteOffset(): number {
+    return this.offset;
+  }
+
+  /**
+   * Moves this tensor's data into `arena` at `byteOffset` (a multiple of the adapter's
+   * minStorageBufferOffsetAlignment) and makes the tensor a view of it. The optimiser uses this to
+   * lay a parameter group out in one buffer, so one kernel updates the whole group. Views and
+   * tape references made earlier keep the old storage.
+   */
+  moveInto(arena: Tensor, byteOffset: number): void {
+    const from = this.buffer;
+    const storage = arena.storage;
+    if (!storage) throw new Error('moveInto: the arena was disposed');
+    if (byteOffset % 256 !== 0) throw new Error(`moveInto: offset ${byteOffset} is not a multiple of 256`);
+    if (byteOffset + this.byteLength > arena.offset + arena.byteLength) throw new Error('moveInto: tensor does not fit in the arena');
+    this.gpu.copy(from, this.offset, storage.buffer, byteOffset, this.byteLength);
+    storage.refs++;
+    this.storage!.release();
+    this.storage = storage;
+    this.offset = byteOffset;
+  }
+
   get rank(): number {
     return this.shape.length;
   }
@@ -84,7 +110,7 @@ export class Tensor {
     const storage = this.storage;
     if (!storage) throw new Error('reshape of a disposed tensor');
     storage.refs++;
-    return track(new Tensor(this.gpu, storage, resolved));
+    return track(new Tensor(this.gpu, storage, resolved, this.offset));
   }
 
   /** An extra reference that no scope owns; the autograd tape uses it to keep saved tensors alive. */
@@ -92,15 +118,21 @@ export class Tensor {
     const storage = this.storage;
     if (!storage) throw new Error('retain of a disposed tensor');
     storage.refs++;
-    const t = new Tensor(this.gpu, storage, this.shape);
+    const t = new Tensor(this.gpu, storage, this.shape, this.offset);
     t.requiresGrad = this.requiresGrad;
     t.gradFn = this.gradFn;
     return t;
   }
 
+  /** Overwrites the values from the host (same number of elements). */
+  write(data: ArrayLike<number>): void {
+    if (data.length !== this.size) throw new Error(`write: ${data.length} values for a tensor of ${this.size} elements`);
+    this.gpu.write(this.buffer, data instanceof Float32Array ? data : Float32Array.from(data), this.offset);
+  }
+
   /** Copies the values back to the host. */
   async read(): Promise<Float32Array> {
-    const bytes = await this.gpu.read(this.buffer, this.byteLength);
+    const bytes = await this.gpu.read(this.buffer, this.byteLength, this.offset);
     return new Float32Array(bytes);
   }
 
