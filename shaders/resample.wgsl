@@ -1,0 +1,97 @@
+// Bilinear resampling of NCHW images, as F.interpolate(mode='bilinear', align_corners=False).
+// Along each axis an output index o reads two neighbouring input indices i0, i1 with weights
+// l0, l1 (see `taps`); the 2-D result is the product of the two axes' weights.
+// The backward is the transpose of that map. Instead of scattering each output gradient into
+// four inputs (which would need float atomics), every input pixel gathers from the few output
+// pixels that read it, so the sums are deterministic.
+
+struct Params {
+  H: u32,        // input height
+  W: u32,        // input width
+  OH: u32,       // output height
+  OW: u32,       // output width
+  total: u32,    // invocations needed: output elements (forward) or input elements (backward)
+  scaleH: f32,   // H / OH rounded to f32, as PyTorch computes it
+  scaleW: f32,   // W / OW
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+// Forward: x [B·C, H, W] -> y [B·C, OH, OW].
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+
+// Backward: dy [B·C, OH, OW] -> dx [B·C, H, W].
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+
+struct Taps {
+  i0: u32,
+  i1: u32,
+  l0: f32,
+  l1: f32,
+}
+
+// PyTorch's source coordinate for output index o: scale·(o + 0.5) − 0.5, clamped below at 0; the
+// lower index is clamped to the last input and the upper one repeats it at the edge.
+fn taps(o: u32, scale: f32, size: u32) -> Taps {
+  let src = max(scale * (f32(o) + 0.5) - 0.5, 0.0);
+  let i0 = min(u32(src), size - 1u);
+  let l1 = clamp(src - f32(i0), 0.0, 1.0);
+  return Taps(i0, min(i0 + 1u, size - 1u), 1.0 - l1, l1);
+}
+
+// The weight with which output index o reads input index i along one axis (0 when it does not).
+fn weight(t: Taps, i: u32) -> f32 {
+  return select(0.0, t.l0, t.i0 == i) + select(0.0, t.l1, t.i1 == i);
+}
+
+@compute @workgroup_size(256)
+fn upsample_bilinear(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                     @builtin(local_invocation_index) li: u32) {
+  let idx = (wid.x + wid.y * nwg.x) * 256u + li;
+  if (idx >= p.total) { return; }
+  let ow = idx % p.OW;
+  let oh = (idx / p.OW) % p.OH;
+  let base = (idx / (p.OW * p.OH)) * p.H * p.W;
+  let th = taps(oh, p.scaleH, p.H);
+  let tw = taps(ow, p.scaleW, p.W);
+  let r0 = base + th.i0 * p.W;
+  let r1 = base + th.i1 * p.W;
+  y[idx] = th.l0 * (tw.l0 * x[r0 + tw.i0] + tw.l1 * x[r0 + tw.i1]) +
+           th.l1 * (tw.l0 * x[r1 + tw.i0] + tw.l1 * x[r1 + tw.i1]);
+}
+
+// The outputs that read input index i lie between these bounds: those whose source coordinate is
+// in [i − 1, i + 1). Inverting the coordinate map in f32 can be off by a little, so the range is
+// widened by one on each side; `weight` is exactly 0 for the extra candidates.
+fn firstReader(i: u32, scale: f32) -> u32 {
+  return u32(max(floor((f32(i) - 0.5) / scale - 0.5) - 1.0, 0.0));
+}
+
+fn lastReader(i: u32, scale: f32, outSize: u32) -> u32 {
+  return min(u32(max(ceil((f32(i) + 1.5) / scale - 0.5) + 1.0, 0.0)), outSize - 1u);
+}
+
+@compute @workgroup_size(256)
+fn upsample_bilinear_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                          @builtin(local_invocation_index) li: u32) {
+  let idx = (wid.x + wid.y * nwg.x) * 256u + li;
+  if (idx >= p.total) { return; }
+  let iw = idx % p.W;
+  let ih = (idx / p.W) % p.H;
+  let base = (idx / (p.W * p.H)) * p.OH * p.OW;
+  let ow0 = firstReader(iw, p.scaleW);
+  let ow1 = lastReader(iw, p.scaleW, p.OW);
+  var sum = 0.0;
+  for (var oh = firstReader(ih, p.scaleH); oh <= lastReader(ih, p.scaleH, p.OH); oh++) {
+    let wh = weight(taps(oh, p.scaleH, p.H), ih);
+    if (wh == 0.0) { continue; }
+    var row = 0.0;
+    for (var ow = ow0; ow <= ow1; ow++) {
+      row += weight(taps(ow, p.scaleW, p.W), iw) * dy[base + oh * p.OW + ow];
+    }
+    sum += wh * row;
+  }
+  dx[idx] = sum;
+}

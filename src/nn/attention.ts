@@ -1,0 +1,48 @@
+// Multi-head self-attention as timm's ViT `Attention`: one qkv projection (rows q|k|v, each
+// split head-major), fused flash-style attention, and an output projection.
+
+import type { Gpu } from '../gpu/gpu.js';
+import { attention } from '../ops/attention.js';
+import { permute, reshape, slice } from '../ops/shape.js';
+import { scope } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Linear } from './linear.js';
+import { Module } from './module.js';
+
+export interface AttentionOptions {
+  heads: number;
+  qkvBias?: boolean;
+  /** Multiplies q·kᵀ; defaults to headDim^-0.5 (timm). vit-pytorch used dim^-0.5. */
+  scale?: number;
+  init?: 'torch' | 'vit';
+}
+
+export class MultiHeadAttention extends Module {
+  readonly qkv: Linear;
+  readonly proj: Linear;
+  readonly heads: number;
+  readonly scale: number;
+
+  constructor(gpu: Gpu, seed: number, readonly dim: number, options: AttentionOptions) {
+    super(gpu, seed);
+    if (dim % options.heads !== 0) throw new Error(`attention: dim ${dim} is not divisible by ${options.heads} heads`);
+    this.heads = options.heads;
+    this.scale = options.scale ?? (dim / options.heads) ** -0.5;
+    this.qkv = this.child('qkv', new Linear(gpu, this.seedFor('qkv'), dim, 3 * dim, { bias: options.qkvBias ?? true, init: options.init }));
+    this.proj = this.child('proj', new Linear(gpu, this.seedFor('proj'), dim, dim, { init: options.init }));
+  }
+
+  /** x: [B, T, E]; bias: optional [heads, T, T] added to the attention logits. */
+  forward(x: Tensor, bias?: Tensor): Tensor {
+    const [B, T, E] = x.shape;
+    const H = this.heads;
+    return scope(() => {
+      // [B, T, 3E] → [B, T, 3, H, Dh] → [3, B, H, T, Dh]
+      const qkv = permute(reshape(this.qkv.forward(x), [B, T, 3, H, E / H]), [2, 0, 3, 1, 4]);
+      const part = (i: number) => reshape(slice(qkv, 0, i, i + 1), [B, H, T, E / H]);
+      const out = attention(part(0), part(1), part(2), { scale: this.scale, bias });
+      // [B, H, T, Dh] → [B, T, H, Dh] → [B, T, E]
+      return this.proj.forward(reshape(permute(out, [0, 2, 1, 3]), [B, T, E]));
+    });
+  }
+}

@@ -1,0 +1,49 @@
+// upsampleBilinear: F.interpolate(x, size, mode='bilinear', align_corners=False) on NCHW tensors,
+// for any ratio (up or down), and its backward rule.
+
+import { uniforms } from '../gpu/gpu.js';
+import { record } from '../autograd/tape.js';
+import { Tensor } from '../tensor/tensor.js';
+
+interface Sizes {
+  H: number;
+  W: number;
+  OH: number;
+  OW: number;
+}
+
+/** Runs one of the two kernels; `total` is the number of elements it writes. */
+function launch(entry: string, input: Tensor, output: Tensor, s: Sizes): void {
+  input.gpu.dispatch({
+    shader: 'resample',
+    entry,
+    // PyTorch's scale is the f32 quotient in/out; Math.fround of the f64 quotient is that value.
+    uniforms: uniforms([s.H, s.W, s.OH, s.OW, output.size], [Math.fround(s.H / s.OH), Math.fround(s.W / s.OW)]),
+    buffers: [input, output],
+    workgroups: Math.ceil(output.size / 256),
+  });
+}
+
+export function upsampleBilinear(x: Tensor, size: readonly [number, number]): Tensor {
+  const [OH, OW] = size;
+  if (x.rank !== 4 || x.size === 0) {
+    throw new Error(`upsampleBilinear: x must be a non-empty [B, C, H, W] tensor, got [${x.shape.join(', ')}]`);
+  }
+  if (size.length !== 2 || !Number.isInteger(OH) || !Number.isInteger(OW) || OH < 1 || OW < 1) {
+    throw new Error(`upsampleBilinear: size must be two positive integers [height, width], got [${size.join(', ')}]`);
+  }
+  const [B, C, H, W] = x.shape;
+  const s: Sizes = { H, W, OH, OW };
+  const out = Tensor.empty(x.gpu, [B, C, OH, OW]);
+  launch('upsample_bilinear', x, out, s);
+  return record({
+    op: 'upsampleBilinear',
+    inputs: [x],
+    output: out,
+    backward: (dy) => {
+      const dx = Tensor.empty(dy.gpu, [B, C, H, W]);
+      launch('upsample_bilinear_grad', dy, dx, s);
+      return [dx];
+    },
+  });
+}

@@ -1,0 +1,274 @@
+// Shape ops: reshape (a view), permute / transpose, slice, concat and copy (contiguous copies),
+// zeros / full (a fill kernel), each with its backward rule.
+
+import { uniforms, type Gpu } from '../gpu/gpu.js';
+import { record } from '../autograd/tape.js';
+import { inferShape, numel, Tensor } from '../tensor/tensor.js';
+
+/** The copy kernel packs shape and strides into two vec4s each. */
+const MAX_RANK = 8;
+
+const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
+
+/** Row-major strides, in elements, of a contiguous tensor of this shape. */
+function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d];
+  }
+  return strides;
+}
+
+/** Resolves a possibly negative axis (-1 is the last) against a rank, or throws naming the op. */
+function normAxis(op: string, what: string, axis: number, shape: readonly number[]): number {
+  const rank = shape.length;
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
+    throw new Error(`${op}: ${what} ${axis} is out of range for a tensor of shape ${fmt(shape)}`);
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+/**
+ * A box of elements copied from src to dst: the element at coordinates c moves from
+ * src[srcBase + Σ c[d]·srcStride[d]] to dst[dstBase + Σ c[d]·dstStride[d]] (offsets in elements).
+ */
+interface Box {
+  shape: number[];
+  srcStride: number[];
+  dstStride: number[];
+  srcBase: number;
+  dstBase: number;
+}
+
+/**
+ * Drops size-1 dimensions and merges neighbours that are contiguous in both src and dst, so the
+ * kernel does less index arithmetic and a fully contiguous box becomes one plain buffer copy.
+ */
+function coalesce(box: Box): Box {
+  const shape: number[] = [];
+  const srcStride: number[] = [];
+  const dstStride: number[] = [];
+  box.shape.forEach((size, d) => {
+    if (size === 1) return;
+    const last = shape.length - 1;
+    if (last >= 0 && srcStride[last] === box.srcStride[d] * size && dstStride[last] === box.dstStride[d] * size) {
+      shape[last] *= size;
+      srcStride[last] = box.srcStride[d];
+      dstStride[last] = box.dstStride[d];
+    } else {
+      shape.push(size);
+      srcStride.push(box.srcStride[d]);
+      dstStride.push(box.dstStride[d]);
+    }
+  });
+  if (shape.length === 0) return { ...box, shape: [1], srcStride: [1], dstStride: [1] };
+  return { shape, srcStride, dstStride, srcBase: box.srcBase, dstBase: box.dstBase };
+}
+
+/** Pads a per-dimension list to the kernel's two vec4s. */
+function pad(values: number[]): number[] {
+  return [...values, ...new Array<number>(MAX_RANK - values.length).fill(0)];
+}
+
+/** Encodes the copy of a box from src into dst (which must be different buffers). */
+function copyBox(src: Tensor, dst: Tensor, box: Box): void {
+  const n = numel(box.shape);
+  if (n === 0) return;
+  const b = coalesce(box);
+  if (b.shape.length === 1 && b.srcStride[0] === 1 && b.dstStride[0] === 1) {
+    src.gpu.copy(src.buffer, src.byteOffset + 4 * b.srcBase, dst.buffer, dst.byteOffset + 4 * b.dstBase, 4 * n);
+    return;
+  }
+  src.gpu.dispatch({
+    shader: 'layout',
+    entry: 'strided_copy',
+    uniforms: uniforms([n, b.shape.length, b.srcBase, b.dstBase, ...pad(b.shape), ...pad(b.srcStride), ...pad(b.dstStride)]),
+    buffers: [src, dst],
+    workgroups: Math.ceil(n / 256),
+  });
+}
+
+/**
+ * The range [start, start + len) along `axis` of a contiguous tensor `whole`, as a box of
+ * [elements before the axis, len, elements after it], with strides in `whole` and in a contiguous
+ * `part` holding just that range.
+ */
+function rangeBox(whole: readonly number[], axis: number, start: number, len: number) {
+  const outer = numel(whole.slice(0, axis));
+  const inner = numel(whole.slice(axis + 1));
+  return {
+    shape: [outer, len, inner],
+    wholeStride: [whole[axis] * inner, inner, 1],
+    partStride: [len * inner, inner, 1],
+    wholeBase: start * inner,
+  };
+}
+
+/** Copies the range of `whole` starting at `start` along `axis` into `part` (a slice). */
+function readRange(whole: Tensor, part: Tensor, axis: number, start: number): void {
+  const r = rangeBox(whole.shape, axis, start, part.shape[axis]);
+  copyBox(whole, part, { shape: r.shape, srcStride: r.wholeStride, dstStride: r.partStride, srcBase: r.wholeBase, dstBase: 0 });
+}
+
+/** Copies `part` into the range of `whole` starting at `start` along `axis` (a concat part, a slice's gradient). */
+function writeRange(part: Tensor, whole: Tensor, axis: number, start: number): void {
+  const r = rangeBox(whole.shape, axis, start, part.shape[axis]);
+  copyBox(part, whole, { shape: r.shape, srcStride: r.partStride, dstStride: r.wholeStride, srcBase: 0, dstBase: r.wholeBase });
+}
+
+/** The range [start, end) along `axis` as a new contiguous tensor, recording nothing. */
+function sliceCopy(x: Tensor, axis: number, start: number, end: number): Tensor {
+  const shape = [...x.shape];
+  shape[axis] = end - start;
+  const out = Tensor.empty(x.gpu, shape);
+  readRange(x, out, axis, start);
+  return out;
+}
+
+/** The permuted copy, recording nothing. `dims` is already validated and non-negative. */
+function permuteCopy(x: Tensor, dims: number[]): Tensor {
+  const inStrides = contiguousStrides(x.shape);
+  const shape = dims.map((d) => x.shape[d]);
+  const out = Tensor.empty(x.gpu, shape);
+  copyBox(x, out, {
+    shape,
+    srcStride: dims.map((d) => inStrides[d]),
+    dstStride: contiguousStrides(shape),
+    srcBase: 0,
+    dstBase: 0,
+  });
+  return out;
+}
+
+function fill(gpu: Gpu, op: string, shape: readonly number[], value: number): Tensor {
+  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new Error(`${op}: shape ${fmt(shape)} must hold non-negative integers`);
+  }
+  const out = Tensor.empty(gpu, shape);
+  if (out.size === 0) return out;
+  gpu.dispatch({
+    shader: 'layout',
+    entry: 'fill',
+    uniforms: uniforms([out.size], [value]),
+    buffers: [out],
+    workgroups: Math.ceil(out.size / 256),
+  });
+  return out;
+}
+
+/** A new tensor of this shape filled with `value` (rounded to f32). */
+export function full(gpu: Gpu, shape: readonly number[], value: number): Tensor {
+  return fill(gpu, 'full', shape, value);
+}
+
+export function zeros(gpu: Gpu, shape: readonly number[]): Tensor {
+  return fill(gpu, 'zeros', shape, 0);
+}
+
+/** The same data under a new shape (one entry may be -1): a view, no copy. */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  if (shape.filter((d) => d === -1).length > 1) throw new Error(`reshape: at most one -1 allowed, got ${fmt(shape)}`);
+  let resolved: number[];
+  try {
+    resolved = inferShape(shape, x.size, x.shape);
+  } catch (e) {
+    throw new Error(`reshape: ${(e as Error).message}`);
+  }
+  const inShape = x.shape;
+  return record({
+    op: 'reshape',
+    inputs: [x],
+    output: x.reshapeView(resolved),
+    backward: (g) => [g.reshapeView(inShape)],
+  });
+}
+
+/** PyTorch's permute: output dimension i is input dimension dims[i]. The result is contiguous. */
+export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  if (x.rank > MAX_RANK) throw new Error(`permute: at most ${MAX_RANK} dimensions, got x ${fmt(x.shape)}`);
+  const bad = () => new Error(`permute: dims ${fmt(dims)} must be a permutation of the ${x.rank} dimensions of x ${fmt(x.shape)}`);
+  if (dims.length !== x.rank) throw bad();
+  const resolved = dims.map((d) => {
+    if (!Number.isInteger(d) || d < -x.rank || d >= x.rank) throw bad();
+    return d < 0 ? d + x.rank : d;
+  });
+  if (new Set(resolved).size !== x.rank) throw bad();
+  const inverse = new Array<number>(x.rank);
+  resolved.forEach((d, i) => (inverse[d] = i));
+  return record({
+    op: 'permute',
+    inputs: [x],
+    output: permuteCopy(x, resolved),
+    backward: (g) => [permuteCopy(g, inverse)],
+  });
+}
+
+/** Swaps two dimensions (a contiguous copy). */
+export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
+  const a = normAxis('transpose', 'dim0', dim0, x.shape);
+  const b = normAxis('transpose', 'dim1', dim1, x.shape);
+  const dims = x.shape.map((_, i) => (i === a ? b : i === b ? a : i));
+  return permute(x, dims);
+}
+
+/** The elements start <= i < end along `axis`, as a new contiguous tensor. */
+export function slice(x: Tensor, axis: number, start: number, end: number): Tensor {
+  const ax = normAxis('slice', 'axis', axis, x.shape);
+  const size = x.shape[ax];
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || start > end || end > size) {
+    throw new Error(`slice: range [${start}, ${end}) is not within 0..${size} along axis ${ax} of x ${fmt(x.shape)}`);
+  }
+  const inShape = x.shape;
+  return record({
+    op: 'slice',
+    inputs: [x],
+    output: sliceCopy(x, ax, start, end),
+    backward: (g) => {
+      const dx = zeros(g.gpu, inShape);
+      writeRange(g, dx, ax, start);
+      return [dx];
+    },
+  });
+}
+
+/** Joins tensors along `axis`; all other dimensions must match. */
+export function concat(xs: readonly Tensor[], axis: number): Tensor {
+  if (xs.length === 0) throw new Error('concat: needs at least one tensor');
+  const first = xs[0];
+  const ax = normAxis('concat', 'axis', axis, first.shape);
+  xs.forEach((x, i) => {
+    if (x.rank !== first.rank || x.shape.some((d, j) => j !== ax && d !== first.shape[j])) {
+      throw new Error(`concat: tensor ${i} has shape ${fmt(x.shape)}; along axis ${ax} it cannot join ${fmt(first.shape)}`);
+    }
+  });
+  const starts: number[] = [];
+  let total = 0;
+  for (const x of xs) {
+    starts.push(total);
+    total += x.shape[ax];
+  }
+  const shape = [...first.shape];
+  shape[ax] = total;
+  const out = Tensor.empty(first.gpu, shape);
+  xs.forEach((x, i) => writeRange(x, out, ax, starts[i]));
+  return record({
+    op: 'concat',
+    inputs: [...xs],
+    output: out,
+    backward: (g) => xs.map((x, i) => sliceCopy(g, ax, starts[i], starts[i] + x.shape[ax])),
+  });
+}
+
+/** A contiguous copy with its own storage. */
+export function copy(x: Tensor): Tensor {
+  const out = Tensor.empty(x.gpu, x.shape);
+  x.gpu.copy(x.buffer, x.byteOffset, out.buffer, 0, x.byteLength);
+  return record({
+    op: 'copy',
+    inputs: [x],
+    output: out,
+    backward: (g) => [g.retain()],
+  });
+}

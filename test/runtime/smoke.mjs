@@ -1,0 +1,39 @@
+// Runtime smoke test, run by .ci/run under Node, Deno and Bun against the built library (dist/):
+// get a device, check one matmul and one backward against hand-computed values, release the
+// device, and exit on its own. Prints the plain 'N passed, N failed' closing line.
+import { Gpu } from '../../dist/src/gpu/gpu.js';
+import { Tensor } from '../../dist/src/tensor/tensor.js';
+import { matmul } from '../../dist/src/ops/matmul.js';
+import { backward } from '../../dist/src/autograd/tape.js';
+
+const runtime = typeof Deno !== 'undefined' ? 'deno' : typeof Bun !== 'undefined' ? 'bun' : 'node';
+let passed = 0;
+let failed = 0;
+function check(name, actual, expected) {
+  const ok = actual.length === expected.length && expected.every((v, i) => Math.abs(actual[i] - v) <= 1e-6 * Math.max(1, Math.abs(v)));
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${runtime}: ${name}${ok ? '' : ` got [${[...actual]}] expected [${expected}]`}`);
+}
+
+const gpu = await Gpu.create();
+console.log(`${runtime}: adapter ${gpu.info.adapter.description || gpu.info.adapter.vendor}`);
+// A [2,3] · B [3,2] with bias [2].
+const a = Tensor.fromArray(gpu, [1, 2, 3, 4, 5, 6], [2, 3]);
+const b = Tensor.fromArray(gpu, [0.5, -1, 2, 0, -1, 3], [3, 2]);
+const bias = Tensor.fromArray(gpu, [0.25, -0.25], [2]);
+a.requiresGrad = b.requiresGrad = bias.requiresGrad = true;
+const c = matmul(a, b, { bias });
+check('matmul forward', await c.read(), [1.75, 7.75, 6.25, 13.75]);
+// d(sum(C ∘ G))/dA = G·Bᵀ, /dB = Aᵀ·G, /dbias = column sums of G.
+const g = Tensor.fromArray(gpu, [1, 2, 3, 4], [2, 2]);
+backward(c, g);
+check('matmul backward dA', await a.grad.read(), [-1.5, 2, 5, -2.5, 6, 9]);
+check('matmul backward dB', await b.grad.read(), [13, 18, 17, 24, 21, 30]);
+check('matmul backward dbias', await bias.grad.read(), [4, 6]);
+gpu.destroy();
+console.log(`${runtime}: ${passed} passed, ${failed} failed`);
+if (failed > 0) {
+  if (runtime === 'deno') Deno.exit(1);
+  else process.exit(1);
+}
