@@ -51,7 +51,7 @@ struct Conv {
 var<workgroup> As: array<f32, 1024>;  // [BK][BM]
 var<workgroup> Bs: array<f32, 1024>;  // [BK][BN]
 
-/** acc += this invocation's 4×4 block of As[BK][rows]ᵀ · Bs[BK][cols]. */
+// acc += this invocation's 4×4 block of As[BK][rows]ᵀ · Bs[BK][cols].
 fn multiplyTiles(lid: vec3u, acc: ptr<function, array<f32, 16>>) {
   for (var kk = 0u; kk < BK; kk++) {
     var a: array<f32, 4>;
@@ -64,7 +64,7 @@ fn multiplyTiles(lid: vec3u, acc: ptr<function, array<f32, 16>>) {
   }
 }
 
-/** patch[img, k, n]: k = (c, ky, kx) in the window, n = (oy, ox) the output pixel; callers bound k and n. */
+// patch[img, k, n]: k = (c, ky, kx) in the window, n = (oy, ox) the output pixel; callers bound k and n.
 fn patch(img: u32, k: u32, n: u32) -> f32 {
   let area = conv.KH * conv.KW;
   let c = k / area;
@@ -75,7 +75,7 @@ fn patch(img: u32, k: u32, n: u32) -> f32 {
   return X[((img * conv.C + c) * conv.H + u32(y)) * conv.W + u32(x)];
 }
 
-/** Row m, column k of the weight as an [M × C·KH·KW] matrix (see FLIP). */
+// Row m, column k of the weight as an [M × C·KH·KW] matrix (see FLIP).
 fn weight(m: u32, k: u32, K: u32) -> f32 {
   if (m >= conv.M || k >= K) { return 0.0; }
   if (FLIP) {

@@ -22,7 +22,7 @@ export function keep<T extends Disposable>(t: T): T {
 
 function collect(value: unknown, into: Set<Disposable>, depth = 0): void {
   if (value === null || typeof value !== 'object' || depth > 4) return;
-  if (stack.length && isDisposable(value)) {
+  if (isDisposable(value)) {
     into.add(value);
     return;
   }

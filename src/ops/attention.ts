@@ -1,0 +1,165 @@
+// attention: fused scaled-dot-product attention, softmax(scale·q·kᵀ + bias)·v, flash style
+// (the T×T probabilities are never stored), and its FlashAttention-2 backward rule.
+
+import { uniforms } from '../gpu/gpu.js';
+import { needsGrad, record } from '../autograd/tape.js';
+import { Tensor } from '../tensor/tensor.js';
+
+export interface AttentionOptions {
+  /** Multiplies q·kᵀ: Dh^-0.5 in timm; vit-pytorch uses dim^-0.5 of the model width. */
+  scale: number;
+  /** [H, T, T] added to the logits of every batch element (BEiT's relative position bias). */
+  bias?: Tensor;
+}
+
+interface Dims {
+  B: number;
+  H: number;
+  T: number;
+  Dh: number;
+}
+
+/** The largest head dimension the kernels hold in registers (MAX_DH in attention.wgsl). */
+const MAX_HEAD_DIM = 128;
+/** Rows per workgroup of the row-block kernels (ROWS in attention.wgsl). */
+const ROWS = 64;
+/** Side of the (i, j) tiles of attention_grad_bias (BT in attention.wgsl). */
+const BIAS_TILE = 16;
+
+function dims(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Dims {
+  const shape = (t: Tensor) => `[${t.shape.join(', ')}]`;
+  const shapes = `q ${shape(q)}, k ${shape(k)}, v ${shape(v)}`;
+  if (q.rank !== 4) throw new Error(`attention: q must be [B, H, T, Dh]; got ${shapes}`);
+  if ([k, v].some((t) => t.rank !== 4 || t.shape.some((d, i) => d !== q.shape[i]))) {
+    throw new Error(`attention: q, k and v must have the same shape [B, H, T, Dh]; got ${shapes}`);
+  }
+  const [B, H, T, Dh] = q.shape;
+  if (q.size === 0) throw new Error(`attention: every dimension of q, k, v must be at least 1; got ${shapes}`);
+  if (Dh > MAX_HEAD_DIM) throw new Error(`attention: head dimension ${Dh} exceeds ${MAX_HEAD_DIM}; got ${shapes}`);
+  if (!Number.isFinite(o.scale)) throw new Error(`attention: scale must be a finite number; got ${o.scale}`);
+  const b = o.bias;
+  if (b && (b.rank !== 3 || b.shape[0] !== H || b.shape[1] !== T || b.shape[2] !== T)) {
+    throw new Error(`attention: bias must be [H, T, T] = [${H}, ${T}, ${T}]; got ${shape(b)} with ${shapes}`);
+  }
+  return { B, H, T, Dh };
+}
+
+function params(d: Dims, scale: number): ArrayBuffer {
+  return uniforms([d.B, d.H, d.T], [scale]);
+}
+
+/** Workgroups of the kernels that give each invocation one row of a (b, h) slice. */
+function rowBlocks(d: Dims): number {
+  return d.B * d.H * Math.ceil(d.T / ROWS);
+}
+
+/** The forward kernel: the output and the per-row log-sum-exp L [B, H, T] of the logits. */
+function forward(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | undefined, d: Dims, scale: number) {
+  const out = Tensor.empty(q.gpu, q.shape);
+  const lse = Tensor.empty(q.gpu, [d.B, d.H, d.T]);
+  q.gpu.dispatch({
+    shader: 'attention',
+    entry: 'attention_forward',
+    constants: { DH: d.Dh, HAS_BIAS: bias ? 1 : 0 },
+    uniforms: params(d, scale),
+    // Without a bias, q stands in for the binding (never read).
+    buffers: [q, k, v, bias ?? q, out, lse],
+    workgroups: rowBlocks(d),
+  });
+  return { out, lse };
+}
+
+/** (L_i, D_i = Σ dO_i·O_i) per row, interleaved as [B, H, T, 2]. */
+function rowStats(out: Tensor, dOut: Tensor, lse: Tensor, d: Dims): Tensor {
+  const stats = Tensor.empty(out.gpu, [d.B, d.H, d.T, 2]);
+  out.gpu.dispatch({
+    shader: 'attention',
+    entry: 'attention_row_stats',
+    constants: { DH: d.Dh },
+    uniforms: params(d, 0),
+    buffers: [out, dOut, lse, stats],
+    workgroups: Math.ceil((d.B * d.H * d.T) / ROWS),
+  });
+  return stats;
+}
+
+interface Saved {
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+  bias: Tensor | undefined;
+  dOut: Tensor;
+  stats: Tensor;
+}
+
+function gradQ(s: Saved, d: Dims, scale: number): Tensor {
+  const dq = Tensor.empty(s.q.gpu, s.q.shape);
+  s.q.gpu.dispatch({
+    shader: 'attention',
+    entry: 'attention_grad_q',
+    constants: { DH: d.Dh, HAS_BIAS: s.bias ? 1 : 0 },
+    uniforms: params(d, scale),
+    buffers: [s.q, s.k, s.v, s.bias ?? s.q, s.dOut, s.stats, dq],
+    workgroups: rowBlocks(d),
+  });
+  return dq;
+}
+
+function gradKV(s: Saved, d: Dims, scale: number): [Tensor, Tensor] {
+  const dk = Tensor.empty(s.q.gpu, s.q.shape);
+  const dv = Tensor.empty(s.q.gpu, s.q.shape);
+  s.q.gpu.dispatch({
+    shader: 'attention',
+    entry: 'attention_grad_kv',
+    constants: { DH: d.Dh, HAS_BIAS: s.bias ? 1 : 0 },
+    uniforms: params(d, scale),
+    buffers: [s.q, s.k, s.v, s.bias ?? s.q, s.dOut, s.stats, dk, dv],
+    workgroups: rowBlocks(d),
+  });
+  return [dk, dv];
+}
+
+/** Σ over the batch of dS: the gradient of the shared [H, T, T] bias. */
+function gradBias(s: Saved, bias: Tensor, d: Dims, scale: number): Tensor {
+  const dBias = Tensor.empty(bias.gpu, bias.shape);
+  const tiles = Math.ceil(d.T / BIAS_TILE);
+  bias.gpu.dispatch({
+    shader: 'attention',
+    entry: 'attention_grad_bias',
+    constants: { DH: d.Dh },
+    uniforms: params(d, scale),
+    buffers: [s.q, s.k, s.v, bias, s.dOut, s.stats, dBias],
+    workgroups: d.H * tiles * tiles,
+  });
+  return dBias;
+}
+
+/**
+ * softmax(scale·q·kᵀ + bias)·v for q, k, v of shape [B, H, T, Dh] (Dh <= 128), with an optional
+ * [H, T, T] bias shared across the batch. Returns [B, H, T, Dh].
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): Tensor {
+  const d = dims(q, k, v, options);
+  const { scale, bias } = options;
+  const { out, lse } = forward(q, k, v, bias, d, scale);
+  // Decided now: a bias that needs no gradient (a fixed mask) skips its gradient kernel.
+  const biasGrad = bias !== undefined && needsGrad(bias);
+  const result = record({
+    op: 'attention',
+    inputs: bias ? [q, k, v, bias] : [q, k, v],
+    output: out,
+    save: bias ? [q, k, v, out, lse, bias] : [q, k, v, out, lse],
+    backward: (dOut, [Q, K, V, O, L, Bias]) => {
+      const stats = rowStats(O, dOut, L, d);
+      const s: Saved = { q: Q, k: K, v: V, bias: Bias, dOut, stats };
+      const dq = gradQ(s, d, scale);
+      const [dk, dv] = gradKV(s, d, scale);
+      const dBias = biasGrad ? gradBias(s, Bias, d, scale) : null;
+      stats.dispose();
+      return bias ? [dq, dk, dv, dBias] : [dq, dk, dv];
+    },
+  });
+  // The tape keeps its own reference to L when it recorded; without recording L is not needed.
+  lse.dispose();
+  return result;
+}

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { upsampleBilinear } from '../src/ops/resample.js';
+import { backward } from '../src/autograd/tape.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { gradCheck, expectClose } from './helpers/check.js';
+import { testGpu } from './helpers/gpu.js';
+import { randn } from './helpers/random.js';
+
+// Outputs are 4-tap convex combinations of the inputs summed in f32 (coordinates are modelled in
+// f32 by the reference): a few ulp of max|x| ≈ 4, i.e. ~1e-6.
+const FORWARD = { atol: 2e-6, rtol: 1e-6 };
+// Each input gradient sums at most (2·ratio + 2)² weighted terms in f32; the function is linear,
+// so the f64 central difference is exact to ~1e-10.
+const GRAD = { atol: 5e-6, rtol: 1e-5 };
+
+/**
+ * Along one axis: the two input indices output o reads and their weights. The source coordinate is
+ * rounded to f32 step by step, as PyTorch computes it: at 4097 outputs its f32 rounding alone moves
+ * the weights by ~2e-6, more than the rest of the arithmetic.
+ */
+function taps(o: number, inSize: number, outSize: number): [number, number, number, number] {
+  const f = Math.fround;
+  const scale = f(inSize / outSize);
+  const src = Math.max(f(f(scale * (o + 0.5)) - 0.5), 0);
+  const i0 = Math.min(Math.floor(src), inSize - 1);
+  const l1 = Math.min(Math.max(src - i0, 0), 1);
+  return [i0, Math.min(i0 + 1, inSize - 1), 1 - l1, l1];
+}
+
+function bilinearRef(x: ArrayLike<number>, planes: number, H: number, W: number, OH: number, OW: number): Float64Array {
+  const y = new Float64Array(planes * OH * OW);
+  for (let pl = 0; pl < planes; pl++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const [h0, h1, a0, a1] = taps(oh, H, OH);
+      for (let ow = 0; ow < OW; ow++) {
+        const [w0, w1, b0, b1] = taps(ow, W, OW);
+        const at = (h: number, w: number) => x[(pl * H + h) * W + w];
+        y[(pl * OH + oh) * OW + ow] = a0 * (b0 * at(h0, w0) + b1 * at(h0, w1)) + a1 * (b0 * at(h1, w0) + b1 * at(h1, w1));
+      }
+    }
+  }
+  return y;
+}
+
+/** The transpose of bilinearRef: scatters each output gradient into the four inputs it read. */
+function bilinearGradRef(dy: ArrayLike<number>, planes: number, H: number, W: number, OH: number, OW: number): Float64Array {
+  const dx = new Float64Array(planes * H * W);
+  for (let pl = 0; pl < planes; pl++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const [h0, h1, a0, a1] = taps(oh, H, OH);
+      for (let ow = 0; ow < OW; ow++) {
+        const [w0, w1, b0, b1] = taps(ow, W, OW);
+        const g = dy[(pl * OH + oh) * OW + ow];
+        dx[(pl * H + h0) * W + w0] += a0 * b0 * g;
+        dx[(pl * H + h0) * W + w1] += a0 * b1 * g;
+        dx[(pl * H + h1) * W + w0] += a1 * b0 * g;
+        dx[(pl * H + h1) * W + w1] += a1 * b1 * g;
+      }
+    }
+  }
+  return dx;
+}
+
+describe('upsampleBilinear', () => {
+  it('reproduces PyTorch on a hand-computed case (2×2 -> 4×4)', async () => {
+    const gpu = await testGpu();
+    // align_corners=False, scale 0.5: rows read (0, 0, 0.25, 0.75) of the way from row 0 to row 1.
+    const y = await upsampleBilinear(Tensor.fromArray(gpu, [0, 1, 2, 3], [1, 1, 2, 2]), [4, 4]).read();
+    const row = (a: number, b: number) => [a, a + 0.25 * (b - a), a + 0.75 * (b - a), b];
+    expect(Array.from(y)).toEqual([...row(0, 1), ...row(0.5, 1.5), ...row(1.5, 2.5), ...row(2, 3)]);
+  });
+
+  const cases: [string, number[], [number, number]][] = [
+    ['up ×2 (3×5 -> 6×10)', [2, 3, 3, 5], [6, 10]],
+    ['down and up, non-integer ratios (4×4 -> 3×7)', [1, 2, 4, 4], [3, 7]],
+    ['from one pixel (1×1 -> 2×2)', [2, 1, 1, 1], [2, 2]],
+    ['identity (5×5 -> 5×5)', [1, 2, 5, 5], [5, 5]],
+    ['down, non-integer (7×9 -> 3×4)', [1, 1, 7, 9], [3, 4]],
+    ['up ×5.33 (3×3 -> 16×16)', [1, 1, 3, 3], [16, 16]],
+    ['to a single row and column (2×3 -> 1×13)', [1, 2, 2, 3], [1, 13]],
+  ];
+  for (const [name, shape, size] of cases) {
+    it(`forward and backward: ${name}`, async () => {
+      const gpu = await testGpu();
+      const [B, C, H, W] = shape;
+      await gradCheck({
+        gpu,
+        kernel: 'upsampleBilinear',
+        inputs: [{ shape }],
+        gpuForward: ([x]) => upsampleBilinear(x, size),
+        cpuForward: ([x]) => bilinearRef(x, B * C, H, W, size[0], size[1]),
+        forwardTol: FORWARD,
+        gradTol: GRAD,
+      });
+    });
+  }
+
+  it('runs grids of more than 65535 workgroups (4097² outputs, then 4097² input gradients)', async () => {
+    const gpu = await testGpu();
+    const up = randn(64 * 64, 11);
+    const y = upsampleBilinear(Tensor.fromArray(gpu, up, [1, 1, 64, 64]), [4097, 4097]);
+    expectClose(await y.read(), bilinearRef(up, 1, 64, 64, 4097, 4097), FORWARD, 'upsampleBilinear', 'forward 64² -> 4097²');
+    y.dispose();
+
+    const x = Tensor.fromArray(gpu, new Float32Array(4097 * 4097), [1, 1, 4097, 4097]);
+    x.requiresGrad = true;
+    const g = randn(9, 12);
+    const out = upsampleBilinear(x, [3, 3]);
+    const gT = Tensor.fromArray(gpu, g, [1, 1, 3, 3]);
+    backward(out, gT);
+    out.dispose();
+    gT.dispose();
+    expectClose(await x.grad!.read(), bilinearGradRef(g, 1, 4097, 4097, 3, 3), GRAD, 'upsampleBilinear', 'grad 4097² -> 3²');
+    x.dispose();
+  });
+
+  it('rejects bad arguments with the op and shapes in the message', async () => {
+    const gpu = await testGpu();
+    const x3 = Tensor.fromArray(gpu, [1, 2, 3], [1, 1, 3]);
+    expect(() => upsampleBilinear(x3, [2, 2])).toThrow(/upsampleBilinear: x must be .*\[1, 1, 3\]/);
+    const x4 = Tensor.fromArray(gpu, [1, 2, 3, 4], [1, 1, 2, 2]);
+    expect(() => upsampleBilinear(x4, [0, 2])).toThrow(/upsampleBilinear: size .*\[0, 2\]/);
+    expect(() => upsampleBilinear(x4, [2.5, 2])).toThrow(/upsampleBilinear: size/);
+  });
+});
