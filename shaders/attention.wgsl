@@ -12,15 +12,15 @@
 // Every output element is written by one invocation that sums in a fixed order: no atomics, so
 // results are deterministic.
 //
-// Work grids are 1-D (split over x and y when long): workgroup g covers row block g % blocks of
-// the (b, h) slice g / blocks, so B·H may exceed the 65535-per-dimension limit.
+// Work grids are 1-D (split over x and y when long). In the row-block kernels, workgroup g covers
+// row block g % blocks of the (b, h) slice g / blocks, so B·H may exceed 65535.
 
 override DH: u32;                          // head dimension, 1..MAX_DH
 override HAS_BIAS: bool = false;
 
 const MAX_DH = 128u;
 const ROWS = 64u;                          // query (or key) rows per workgroup, one per invocation
-const TILE = 1024u;                        // floats per staged tile: 4 KiB
+const TILE = 1024u;                        // floats per staged tile: 4 KiB (WebGPU guarantees 16)
 const MAX_TILE_ROWS = 32u;
 override TILE_ROWS: u32 = min(MAX_TILE_ROWS, TILE / DH);  // rows of k/v (or q/dO) per tile
 const BT = 16u;                            // attention_grad_bias: 16×16 (i, j) tiles, DH in chunks of 16
@@ -67,7 +67,7 @@ var<workgroup> Ss: array<vec2f, MAX_TILE_ROWS>;  // (L, D) of the staged query r
 
 /** Where one workgroup of a row-block grid works (uniform across the workgroup). */
 struct Block {
-  active: bool,  // false for the padding workgroups of a split grid
+  inGrid: bool,  // false for the padding workgroups of a split grid
   bh: u32,       // the (b, h) slice: b·H + h
   row0: u32,     // its first row; invocation li owns row row0 + li (which may be >= T)
 }
@@ -90,7 +90,7 @@ fn stageKV(base: u32, r0: u32, n: u32, li: u32) {
 fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                      @builtin(local_invocation_index) li: u32) {
   let blk = rowBlock(wid, nwg);
-  if (!blk.active) { return; }
+  if (!blk.inGrid) { return; }
   let i = blk.row0 + li;
   let valid = i < p.T;
   let base = blk.bh * p.T * DH;
@@ -155,7 +155,7 @@ fn attention_row_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroup
 fn attention_grad_q(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                     @builtin(local_invocation_index) li: u32) {
   let blk = rowBlock(wid, nwg);
-  if (!blk.active) { return; }
+  if (!blk.inGrid) { return; }
   let i = blk.row0 + li;
   let valid = i < p.T;
   let base = blk.bh * p.T * DH;
@@ -205,7 +205,7 @@ fn attention_grad_q(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
 fn attention_grad_kv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                      @builtin(local_invocation_index) li: u32) {
   let blk = rowBlock(wid, nwg);
-  if (!blk.active) { return; }
+  if (!blk.inGrid) { return; }
   let j = blk.row0 + li;
   let valid = j < p.T;
   let base = blk.bh * p.T * DH;

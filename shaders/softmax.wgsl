@@ -6,6 +6,7 @@
 override LOG: bool = false;  // log-softmax instead of softmax
 
 const WG = 256u;
+const F32_MAX = 3.40282346638528859812e38f;
 
 struct Params {
   rows: u32,
@@ -42,7 +43,7 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   if (row >= p.rows) { return; }  // uniform across the workgroup, so the barriers stay legal
   let base = row * p.L;
 
-  var m = -3.40282347e38;
+  var m = -F32_MAX;
   for (var i = lid; i < p.L; i += WG) { m = max(m, x[base + i]); }
   m = reduce(m, lid, true);
 

@@ -1,17 +1,19 @@
 // Clears the error log before the run and prints the table of measured errors after it.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { ERROR_LOG } from './helpers/error-log-path.js';
+import { errorLogPath } from './helpers/error-log-path.js';
 
 export function setup(): void {
   // Tests import the TypeScript sources directly; make sure they see the current shaders/*.wgsl.
   execFileSync(process.execPath, ['scripts/embed-shaders.mjs'], { stdio: 'inherit' });
-  rmSync(ERROR_LOG, { force: true });
+  process.env.TRANSSEG_RUN_ID ??= String(process.pid);
+  rmSync(errorLogPath(), { force: true });
 }
 
 export function teardown(): void {
-  if (!existsSync(ERROR_LOG)) return;
-  const rows = readFileSync(ERROR_LOG, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const log = errorLogPath();
+  if (!existsSync(log)) return;
+  const rows = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
   const worst = new Map<string, { kernel: string; check: string; maxAbsError: number; maxRelError: number }>();
   for (const r of rows) {
     const key = `${r.kernel}\u0000${r.check}`;
@@ -25,6 +27,7 @@ export function teardown(): void {
   const lines = [...worst.values()]
     .sort((a, b) => a.kernel.localeCompare(b.kernel) || a.check.localeCompare(b.check))
     .map((r) => `| ${r.kernel} | ${r.check} | ${r.maxAbsError.toExponential(2)} | ${r.maxRelError.toExponential(2)} |`);
+  rmSync(log, { force: true });
   console.log(['', 'Measured max errors (GPU f32 vs CPU f64 reference / finite differences):',
     '| kernel | check | max abs | max rel |', '|---|---|---|---|', ...lines].join('\n'));
 }

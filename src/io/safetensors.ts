@@ -180,7 +180,8 @@ function parseTensorInfo(name: string, value: unknown, bufferLength: number, fil
   if (!Array.isArray(shape)) throw fail(fileName, `${where}: shape must be an array, got ${JSON.stringify(shape)}`);
   shape.forEach((d, i) => {
     if (!isNonNegativeInteger(d)) {
-      throw fail(fileName, `${where}: shape ${JSON.stringify(shape)} has dimension ${i} = ${JSON.stringify(d)}; dimensions must be non-negative integers`);
+      throw fail(fileName,
+        `${where}: shape ${JSON.stringify(shape)} has dimension ${i} = ${JSON.stringify(d)}; dimensions must be non-negative integers`);
     }
   });
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger)) {
@@ -193,7 +194,8 @@ function parseTensorInfo(name: string, value: unknown, bufferLength: number, fil
   }
   const bits = numel(shape) * DTYPE_BITS[dtype as SafetensorsDtype];
   if (bits !== 8 * (end - begin)) {
-    throw fail(fileName, `${where}: data_offsets [${begin}, ${end}] span ${end - begin} bytes, but shape ${JSON.stringify(shape)} of ${dtype} needs ${bits / 8}`);
+    throw fail(fileName,
+      `${where}: data_offsets [${begin}, ${end}] span ${end - begin} bytes, but shape ${JSON.stringify(shape)} of ${dtype} needs ${bits / 8}`);
   }
   return { dtype: dtype as SafetensorsDtype, shape, dataOffsets: [begin, end] };
 }
@@ -205,7 +207,8 @@ function checkTiling(tensors: [string, SafetensorsTensorInfo][], bufferLength: n
   let previous = '';
   for (const [name, { dataOffsets: [begin, end] }] of tensors) {
     if (begin < cursor) {
-      throw fail(fileName, `tensor ${quote(name)} at data_offsets [${begin}, ${end}] overlaps tensor ${quote(previous)}, which ends at ${cursor}`);
+      throw fail(fileName,
+        `tensor ${quote(name)} at data_offsets [${begin}, ${end}] overlaps tensor ${quote(previous)}, which ends at ${cursor}`);
     }
     if (begin > cursor) {
       throw fail(fileName, `hole in the data buffer: bytes [${cursor}, ${begin}) before tensor ${quote(name)} belong to no tensor`);
@@ -214,7 +217,8 @@ function checkTiling(tensors: [string, SafetensorsTensorInfo][], bufferLength: n
     previous = name;
   }
   if (cursor !== bufferLength) {
-    throw fail(fileName, `the data buffer does not end at the end of the file: the tensors cover ${cursor} bytes, the buffer holds ${bufferLength} (${bufferLength - cursor} trailing bytes)`);
+    throw fail(fileName, 'the data buffer does not end at the end of the file: ' +
+      `the tensors cover ${cursor} bytes, the buffer holds ${bufferLength} (${bufferLength - cursor} trailing bytes)`);
   }
 }
 
@@ -321,7 +325,9 @@ export function layoutSafetensors(tensors: TensorsToWrite, metadata: Readonly<Re
     const where = `serializeSafetensors: tensor ${quote(name)}`;
     if (name === '__metadata__') throw new Error(`${where}: the name is reserved for the metadata`);
     if (i > 0 && sorted[i - 1][0] === name) throw new Error(`${where}: the name appears twice`);
-    if (!shape.every(isNonNegativeInteger)) throw new Error(`${where}: shape [${shape.join(', ')}] must hold non-negative integers`);
+    if (!shape.every((d) => isNonNegativeInteger(d))) {
+      throw new Error(`${where}: shape [${shape.join(', ')}] must hold non-negative integers`);
+    }
     if (data.length !== numel(shape)) {
       throw new Error(`${where}: data has ${data.length} values, but shape [${shape.join(', ')}] needs ${numel(shape)}`);
     }

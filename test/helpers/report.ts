@@ -1,8 +1,8 @@
 // Measured errors of every kernel check, collected across test files and printed as one table at
 // the end of the run (test/global-setup.ts), so the numbers in notes come from the suite itself.
 import { appendFileSync } from 'node:fs';
-import { ERROR_LOG } from './error-log-path.js';
+import { errorLogPath } from './error-log-path.js';
 
 export function reportError(kernel: string, check: string, maxAbsError: number, maxRelError: number): void {
-  appendFileSync(ERROR_LOG, JSON.stringify({ kernel, check, maxAbsError, maxRelError }) + '\n');
+  appendFileSync(errorLogPath(), JSON.stringify({ kernel, check, maxAbsError, maxRelError }) + '\n');
 }

@@ -1,0 +1,31 @@
+// The public API of transseg-webgpu.
+export { Gpu, uniforms, type DispatchSpec } from './gpu/gpu.js';
+export { acquireDevice, detectRuntime, NO_ADAPTER_HELP, type DeviceInfo, type RuntimeName } from './gpu/device.js';
+export type { MemoryStats } from './gpu/pool.js';
+export { Tensor, numel } from './tensor/tensor.js';
+export { scope, scopeAsync, keep } from './tensor/scope.js';
+export { backward, noGrad, isGradEnabled, clearTape, record } from './autograd/tape.js';
+
+export { matmul, type MatmulOptions } from './ops/matmul.js';
+export * from './ops/elementwise.js';
+export * from './ops/reduce.js';
+export * from './ops/shape.js';
+export * from './ops/softmax.js';
+export * from './ops/layernorm.js';
+export * from './ops/attention.js';
+export * from './ops/conv.js';
+export * from './ops/resample.js';
+export * from './ops/pool.js';
+export * from './ops/channelnorm.js';
+export * from './ops/dropout.js';
+export * from './ops/loss.js';
+
+export { Module } from './nn/module.js';
+export { Linear, type LinearOptions } from './nn/linear.js';
+export { LayerNorm } from './nn/layernorm.js';
+export { MultiHeadAttention, type AttentionOptions } from './nn/attention.js';
+export { Block, Mlp, type BlockOptions } from './nn/block.js';
+
+export * from './optim/adamw.js';
+export * from './optim/clip.js';
+export * from './optim/schedule.js';
