@@ -26,6 +26,12 @@ export { LayerNorm } from './nn/layernorm.js';
 export { MultiHeadAttention, type AttentionOptions } from './nn/attention.js';
 export { Block, Mlp, type BlockOptions } from './nn/block.js';
 
+export * from './inflate/index.js';
+export * from './io/safetensors.js';
+export * from './io/nifti.js';
+export * from './io/nifti-write.js';
+export * from './io/affine.js';
+
 export * from './optim/adamw.js';
 export * from './optim/clip.js';
 export * from './optim/schedule.js';
