@@ -3,11 +3,12 @@
 // invocations computes a 64×64 tile of the result, each invocation a 4×4 block of accumulators in
 // registers, walking the reduction 16 at a time.
 //
-// Four GEMMs cover the forward and backward passes of conv2d, the patch embedding and the
-// transposed conv (src/ops/conv.ts says which is which):
+// Three GEMMs and two sums cover the forward and backward passes of conv2d, the patch embedding
+// and the transposed conv (src/ops/conv.ts says which is which):
 //   conv_forward            out[b, m, oy, ox] = Σ_k weight[m, k] · patch[b, k, (oy, ox)]  (+ bias[m])
-//   conv_weight_grad        dW[m, k]          = Σ_(b, oy, ox) G[b, m, oy, ox] · patch[b, k, (oy, ox)]
+//   conv_weight_grad        dW[m, k]          = Σ_(b, oy, ox) A[b, m, oy, ox] · patch[b, k, (oy, ox)]
 //   conv_transpose_forward  y[b, o, i·KH + ky, j·KW + kx] = Σ_c W[c, o, ky, kx] · x[b, c, i, j]  (+ bias[o])
+//   sum_partials            adds the split parts of conv_weight_grad's long reduction
 //   channel_sum             the bias gradient, Σ over images and pixels of each channel
 // where k = (c, ky, kx) walks a kernel window and patch[b, k, (oy, ox)] is the input pixel
 // x[b, c, oy·SH + ky − padH, ox·SW + kx − padW] (zero outside the image).
@@ -38,7 +39,7 @@ struct Conv {
   batch0: u32,  // conv_forward: first image of this dispatch (grids over 65535 images are split)
   images: u32,  // conv_weight_grad: images summed over
   chunk: u32,   // conv_weight_grad: reduction rows per split (a multiple of BK)
-  padH: i32,    // zero padding; negative crops (packed as two's-complement u32 by uniforms())
+  padH: i32,    // zero padding; negative crops (conv.ts packs the i32 bits as a u32)
   padW: i32,
 }
 
@@ -64,8 +65,9 @@ fn multiplyTiles(lid: vec3u, acc: ptr<function, array<f32, 16>>) {
   }
 }
 
-// patch[img, k, n]: k = (c, ky, kx) in the window, n = (oy, ox) the output pixel; callers bound k and n.
-fn patch(img: u32, k: u32, n: u32) -> f32 {
+// patch[img, k, n] of the header: k = (c, ky, kx) in the window, n = (oy, ox) the output pixel.
+// Callers keep k and n in range.
+fn patchValue(img: u32, k: u32, n: u32) -> f32 {
   let area = conv.KH * conv.KW;
   let c = k / area;
   let t = k % area;
@@ -108,7 +110,7 @@ fn conv_forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id)
       let bk = e / BN;
       let bn = e % BN;
       var v = 0.0;
-      if (k0 + bk < K && col0 + bn < N) { v = patch(img, k0 + bk, col0 + bn); }
+      if (k0 + bk < K && col0 + bn < N) { v = patchValue(img, k0 + bk, col0 + bn); }
       Bs[bk * BN + bn] = v;
     }
     workgroupBarrier();
@@ -131,7 +133,8 @@ fn conv_forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id)
 
 // The weight gradient: the reduction runs over every (image, output pixel) pair, which is long
 // while the result is small, so it is split into chunks (wid.z) whose partial results land in
-// Out[z] and are added up by sum_partials. A holds the output gradient G [images, M, OH, OW].
+// Out[z] and are added up by sum_partials. A [images, M, OH, OW] is what the patches are
+// correlated with: the output gradient (or, for a transposed conv, its input).
 @compute @workgroup_size(16, 16)
 fn conv_weight_grad(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
                     @builtin(local_invocation_index) li: u32) {
@@ -157,7 +160,7 @@ fn conv_weight_grad(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation
       As[rr * BM + am] = a;
       let bn = e / BK;
       var b = 0.0;
-      if (r < rowEnd && col0 + bn < N) { b = patch(img, col0 + bn, q); }
+      if (r < rowEnd && col0 + bn < N) { b = patchValue(img, col0 + bn, q); }
       Bs[rr * BN + bn] = b;
     }
     workgroupBarrier();
@@ -271,10 +274,11 @@ fn channel_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
                @builtin(local_invocation_index) li: u32) {
   let c = wid.x + wid.y * nwg.x;
   if (c >= chan.channels) { return; }
+  // The share strides over (image, pixel) pairs, so that many small images are spread evenly too.
   var s = 0.0;
-  for (var b = 0u; b < chan.images; b++) {
-    let base = (b * chan.channels + c) * chan.pixels;
-    for (var q = li; q < chan.pixels; q += 256u) { s += G[base + q]; }
+  for (var i = li; i < chan.images * chan.pixels; i += 256u) {
+    let b = i / chan.pixels;
+    s += G[(b * chan.channels + c) * chan.pixels + i % chan.pixels];
   }
   shares[li] = s;
   workgroupBarrier();

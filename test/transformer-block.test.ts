@@ -26,7 +26,7 @@ describe('transformer block vs PyTorch', () => {
   it('forward output and gradients of the input and every parameter match', async () => {
     const gpu = await testGpu();
     const { B, T, E, heads, hidden, eps } = fixture.config;
-    const block = new Block(gpu, 0, E, { heads, mlpRatio: hidden / E, eps });
+    const block = new Block(gpu, 0, E, { heads, mlpHidden: hidden, eps });
     const named = new Map(block.namedParameters());
     for (const [name, { data }] of Object.entries(fixture.params)) {
       const p = named.get(name);

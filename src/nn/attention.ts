@@ -3,9 +3,11 @@
 
 import type { Gpu } from '../gpu/gpu.js';
 import { attention } from '../ops/attention.js';
+import { relativePositionBias, type RelativePositionIndex } from '../ops/gather.js';
 import { permute, reshape, slice } from '../ops/shape.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { truncatedNormal } from '../util/random.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 
@@ -15,6 +17,8 @@ export interface AttentionOptions {
   /** Multiplies q·kᵀ; defaults to headDim^-0.5 (timm). vit-pytorch used dim^-0.5. */
   scale?: number;
   init?: 'torch' | 'vit';
+  /** Rows of a learned relative-position bias table (BEiT); none when absent. */
+  relativePositionRows?: number;
 }
 
 export class MultiHeadAttention extends Module {
@@ -22,6 +26,8 @@ export class MultiHeadAttention extends Module {
   readonly proj: Linear;
   readonly heads: number;
   readonly scale: number;
+  /** [rows, heads], BEiT's `relative_position_bias_table`. */
+  readonly relativePositionTable: Tensor | null;
 
   constructor(gpu: Gpu, seed: number, readonly dim: number, options: AttentionOptions) {
     super(gpu, seed);
@@ -30,13 +36,19 @@ export class MultiHeadAttention extends Module {
     this.scale = options.scale ?? (dim / options.heads) ** -0.5;
     this.qkv = this.child('qkv', new Linear(gpu, this.seedFor('qkv'), dim, 3 * dim, { bias: options.qkvBias ?? true, init: options.init }));
     this.proj = this.child('proj', new Linear(gpu, this.seedFor('proj'), dim, dim, { init: options.init }));
+    const rows = options.relativePositionRows;
+    this.relativePositionTable = rows
+      ? this.param('relative_position_bias_table', [rows, this.heads], truncatedNormal(rows * this.heads, this.seedFor('rpb'), 0.02))
+      : null;
   }
 
-  /** x: [B, T, E]; bias: optional [heads, T, T] added to the attention logits. */
-  forward(x: Tensor, bias?: Tensor): Tensor {
+  /** x: [B, T, E]; `relativeIndex` is required when the block has a relative-position table. */
+  forward(x: Tensor, relativeIndex?: RelativePositionIndex): Tensor {
     const [B, T, E] = x.shape;
     const H = this.heads;
+    if (this.relativePositionTable && !relativeIndex) throw new Error('attention: a relative-position table needs its index');
     return scope(() => {
+      const bias = this.relativePositionTable ? relativePositionBias(this.relativePositionTable, relativeIndex!) : undefined;
       // [B, T, 3E] → [B, T, 3, H, Dh] → [3, B, H, T, Dh]
       const qkv = permute(reshape(this.qkv.forward(x), [B, T, 3, H, E / H]), [2, 0, 3, 1, 4]);
       const part = (i: number) => reshape(slice(qkv, 0, i, i + 1), [B, H, T, E / H]);

@@ -1,7 +1,8 @@
 // The pre-norm transformer block of ViT: x + attn(norm1(x)), then + mlp(norm2(x)).
 
 import type { Gpu } from '../gpu/gpu.js';
-import { add, gelu } from '../ops/elementwise.js';
+import { add, gelu, mul } from '../ops/elementwise.js';
+import type { RelativePositionIndex } from '../ops/gather.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MultiHeadAttention, type AttentionOptions } from './attention.js';
@@ -24,10 +25,27 @@ export class Mlp extends Module {
   }
 }
 
+/** A learned per-channel scale on a residual branch (timm's LayerScale; BEiT's gamma_1/2). */
+export class LayerScale extends Module {
+  readonly gamma: Tensor;
+
+  constructor(gpu: Gpu, seed: number, dim: number, initValue: number) {
+    super(gpu, seed);
+    this.gamma = this.param('gamma', [dim], new Float32Array(dim).fill(initValue));
+  }
+
+  forward(x: Tensor): Tensor {
+    return mul(x, this.gamma);
+  }
+}
+
 export interface BlockOptions extends AttentionOptions {
-  mlpRatio?: number;
+  /** MLP hidden width (default 4·dim). */
+  mlpHidden?: number;
   /** LayerNorm epsilon: 1e-6 in timm's ViT, 1e-5 in PyTorch's default and vit-pytorch. */
   eps?: number;
+  /** Initial value of layer-scale gammas (BEiT uses 0.1); no layer scale when absent. */
+  layerScale?: number;
 }
 
 export class Block extends Module {
@@ -35,6 +53,8 @@ export class Block extends Module {
   readonly attn: MultiHeadAttention;
   readonly norm2: LayerNorm;
   readonly mlp: Mlp;
+  readonly ls1: LayerScale | null;
+  readonly ls2: LayerScale | null;
 
   constructor(gpu: Gpu, seed: number, dim: number, options: BlockOptions) {
     super(gpu, seed);
@@ -42,14 +62,19 @@ export class Block extends Module {
     this.norm1 = this.child('norm1', new LayerNorm(gpu, this.seedFor('norm1'), dim, eps));
     this.attn = this.child('attn', new MultiHeadAttention(gpu, this.seedFor('attn'), dim, options));
     this.norm2 = this.child('norm2', new LayerNorm(gpu, this.seedFor('norm2'), dim, eps));
-    this.mlp = this.child('mlp', new Mlp(gpu, this.seedFor('mlp'), dim, Math.round(dim * (options.mlpRatio ?? 4)), options.init));
+    this.mlp = this.child('mlp', new Mlp(gpu, this.seedFor('mlp'), dim, options.mlpHidden ?? 4 * dim, options.init));
+    const ls = options.layerScale;
+    this.ls1 = ls === undefined ? null : this.child('ls1', new LayerScale(gpu, 0, dim, ls));
+    this.ls2 = ls === undefined ? null : this.child('ls2', new LayerScale(gpu, 0, dim, ls));
   }
 
   /** x: [B, T, E] → [B, T, E]. */
-  forward(x: Tensor, attnBias?: Tensor): Tensor {
+  forward(x: Tensor, relativeIndex?: RelativePositionIndex): Tensor {
     return scope(() => {
-      const h = add(x, this.attn.forward(this.norm1.forward(x), attnBias));
-      return add(h, this.mlp.forward(this.norm2.forward(h)));
+      const a = this.attn.forward(this.norm1.forward(x), relativeIndex);
+      const h = add(x, this.ls1 ? this.ls1.forward(a) : a);
+      const m = this.mlp.forward(this.norm2.forward(h));
+      return add(h, this.ls2 ? this.ls2.forward(m) : m);
     });
   }
 }

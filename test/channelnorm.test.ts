@@ -1,0 +1,236 @@
+import { describe, expect, it } from 'vitest';
+import { batchNorm2d, instanceNorm2d, type BatchNormState } from '../src/ops/channelnorm.js';
+import { backward } from '../src/autograd/tape.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { gradCheck, expectClose } from './helpers/check.js';
+import { testGpu } from './helpers/gpu.js';
+import { randn, uniform } from './helpers/random.js';
+
+// x̂ = (x − mean)·invStd with the mean and variance summed in f32 over ≤ 646 values: relative
+// errors of a few 1e-7, times |x̂·weight| ≲ 10.
+const FORWARD = { atol: 2e-6, rtol: 1e-6 };
+// Gradients come from the same f32 sums and cancel in dy − mean(dy) − x̂·mean(dy·x̂); the smooth
+// f64 central difference is exact to ~1e-9. Weight and bias gradients sum ≤ 646 terms (|sum| ≲ 30).
+const GRAD = { atol: 2e-6, rtol: 2e-6 };
+
+interface Stats {
+  mean: Float64Array;
+  variance: Float64Array;
+}
+
+/** Element k of group g in a tensor viewed as [outer, groups, inner], as the kernels view it. */
+function at(g: number, k: number, groups: number, inner: number): number {
+  const o = Math.floor(k / inner);
+  return (o * groups + g) * inner + (k % inner);
+}
+
+/** Mean and biased variance of each group, in f64. */
+function statsRef(x: ArrayLike<number>, outer: number, groups: number, inner: number): Stats {
+  const n = outer * inner;
+  const mean = new Float64Array(groups);
+  const variance = new Float64Array(groups);
+  for (let g = 0; g < groups; g++) {
+    for (let k = 0; k < n; k++) mean[g] += x[at(g, k, groups, inner)] / n;
+    for (let k = 0; k < n; k++) variance[g] += (x[at(g, k, groups, inner)] - mean[g]) ** 2 / n;
+  }
+  return { mean, variance };
+}
+
+function normalizeRef(
+  x: ArrayLike<number>, outer: number, groups: number, inner: number, s: Stats, eps: number,
+  weight?: ArrayLike<number>, bias?: ArrayLike<number>,
+): Float64Array {
+  const y = new Float64Array(x.length);
+  for (let g = 0; g < groups; g++) {
+    const invStd = 1 / Math.sqrt(s.variance[g] + eps);
+    for (let k = 0; k < outer * inner; k++) {
+      const i = at(g, k, groups, inner);
+      y[i] = (x[i] - s.mean[g]) * invStd * (weight ? weight[g] : 1) + (bias ? bias[g] : 0);
+    }
+  }
+  return y;
+}
+
+function freshState(gpu: Awaited<ReturnType<typeof testGpu>>, mean: ArrayLike<number>, variance: ArrayLike<number>): BatchNormState {
+  return { runningMean: Tensor.fromArray(gpu, mean, [mean.length]), runningVar: Tensor.fromArray(gpu, variance, [variance.length]) };
+}
+
+describe('batchNorm2d', () => {
+  const shapes = [[2, 3, 4, 5], [2, 3, 17, 19], [1, 1, 1, 2], [4, 2, 1, 1], [3, 1, 9, 11]];
+  for (const shape of shapes) {
+    const [B, C, H, W] = shape;
+
+    it(`training: forward, backward and running statistics, [${shape.join(', ')}]`, async () => {
+      const gpu = await testGpu();
+      const mean0 = randn(C, 3), var0 = uniform(C, 4, 0.5, 2);
+      const state = freshState(gpu, mean0, var0);
+      // With two values per channel the x gradient is the small remainder of a cancellation that
+      // grows with invStd (for any f32 implementation, PyTorch's included), so that case gets two
+      // well-separated values rather than a random draw that may land close together.
+      const xs = B * H * W === 2 ? Float32Array.from([0.3, -0.9]) : randn(B * C * H * W, B + C);
+      await gradCheck({
+        gpu,
+        kernel: 'batchNorm2d',
+        inputs: [{ shape, data: xs }, { shape: [C] }, { shape: [C] }],
+        gpuForward: ([x, w, b]) => batchNorm2d(x, w, b, state, { training: true }),
+        cpuForward: ([x, w, b]) => normalizeRef(x, B, C, H * W, statsRef(x, B, C, H * W), 1e-5, w, b),
+        forwardTol: FORWARD,
+        gradTol: GRAD,
+      });
+      const n = B * H * W;
+      const s = statsRef(xs, B, C, H * W);
+      const m = 0.1;
+      // One momentum step in f32: a few ulp of values ≲ 3.
+      const RUNNING = { atol: 1e-6, rtol: 1e-6 };
+      const expectedMean = Array.from(mean0, (r, c) => (1 - m) * r + m * s.mean[c]);
+      const expectedVar = Array.from(var0, (r, c) => (1 - m) * r + (m * s.variance[c] * n) / (n - 1));
+      expectClose(await state.runningMean.read(), expectedMean, RUNNING, 'batchNorm2d', 'running mean');
+      expectClose(await state.runningVar.read(), expectedVar, RUNNING, 'batchNorm2d', 'running var (unbiased)');
+      state.runningMean.dispose();
+      state.runningVar.dispose();
+    });
+
+    it(`eval: forward and backward with the running statistics, [${shape.join(', ')}]`, async () => {
+      const gpu = await testGpu();
+      const running: Stats = { mean: Float64Array.from(randn(C, 5)), variance: Float64Array.from(uniform(C, 6, 0.5, 2)) };
+      const state = freshState(gpu, running.mean, running.variance);
+      await gradCheck({
+        gpu,
+        kernel: 'batchNorm2d (eval)',
+        inputs: [{ shape }, { shape: [C] }, { shape: [C] }],
+        gpuForward: ([x, w, b]) => batchNorm2d(x, w, b, state, { training: false }),
+        cpuForward: ([x, w, b]) => normalizeRef(x, B, C, H * W, running, 1e-5, w, b),
+        forwardTol: FORWARD,
+        gradTol: GRAD,
+      });
+      // Eval mode leaves the running statistics alone.
+      expect(Array.from(await state.runningMean.read())).toEqual(Array.from(Float32Array.from(running.mean)));
+      expect(Array.from(await state.runningVar.read())).toEqual(Array.from(Float32Array.from(running.variance)));
+      state.runningMean.dispose();
+      state.runningVar.dispose();
+    });
+  }
+
+  it('uses the given momentum and eps', async () => {
+    const gpu = await testGpu();
+    const [B, C, H, W] = [2, 2, 3, 3];
+    const state = freshState(gpu, [0, 0], [1, 1]);
+    const xs = randn(B * C * H * W, 7, 3);
+    const w = Tensor.fromArray(gpu, [1, 1], [C]);
+    const b = Tensor.fromArray(gpu, [0, 0], [C]);
+    const y = batchNorm2d(Tensor.fromArray(gpu, xs, [B, C, H, W]), w, b, state, { training: true, momentum: 0.5, eps: 0.25 });
+    const s = statsRef(xs, B, C, H * W);
+    expectClose(await y.read(), normalizeRef(xs, B, C, H * W, s, 0.25), FORWARD, 'batchNorm2d', 'forward eps 0.25');
+    expectClose(await state.runningMean.read(), s.mean.map((v) => 0.5 * v), { atol: 1e-6, rtol: 1e-6 }, 'batchNorm2d', 'running mean');
+  });
+
+  it('leaves no GPU buffer behind, with and without recording, in both modes', async () => {
+    const gpu = await testGpu();
+    const [B, C, H, W] = [2, 3, 4, 5];
+    const state = freshState(gpu, [0, 0, 0], [1, 1, 1]);
+    const x = Tensor.fromArray(gpu, randn(B * C * H * W, 11), [B, C, H, W]);
+    const w = Tensor.fromArray(gpu, randn(C, 12), [C]);
+    const b = Tensor.fromArray(gpu, randn(C, 13), [C]);
+    const before = gpu.memory().liveBuffers;
+    for (const training of [true, false]) {
+      batchNorm2d(x, w, b, state, { training }).dispose();
+      for (const t of [x, w, b]) t.requiresGrad = true;
+      const y = batchNorm2d(x, w, b, state, { training });
+      const g = Tensor.fromArray(gpu, randn(y.size, 14), y.shape);
+      backward(y, g);
+      for (const t of [y, g, x.grad!, w.grad!, b.grad!]) t.dispose();
+      for (const t of [x, w, b]) {
+        t.grad = null;
+        t.requiresGrad = false;
+      }
+    }
+    expect(gpu.memory().liveBuffers).toBe(before);
+  });
+
+  it('rejects mismatched parameters and a single value per channel in training', async () => {
+    const gpu = await testGpu();
+    const x = Tensor.fromArray(gpu, randn(6, 8), [1, 3, 1, 2]);
+    const c3 = Tensor.fromArray(gpu, [1, 1, 1], [3]);
+    const c2 = Tensor.fromArray(gpu, [1, 1], [2]);
+    const state = { runningMean: c3, runningVar: c3 };
+    expect(() => batchNorm2d(x, c2, c3, state, { training: true })).toThrow(/batchNorm2d: weight must be \[3\] for x \[1, 3, 1, 2\], got \[2\]/);
+    expect(() => batchNorm2d(x, c3, c3, { runningMean: c3, runningVar: c2 }, { training: false })).toThrow(/batchNorm2d: runningVar must be \[3\]/);
+    const single = Tensor.fromArray(gpu, [1, 2, 3], [1, 3, 1, 1]);
+    expect(() => batchNorm2d(single, c3, c3, state, { training: true })).toThrow(/batchNorm2d: training needs more than one value per channel/);
+  });
+});
+
+/** The instance-norm input gradient in closed form: invStd/n·(n·dy − Σdy − x̂·Σ dy·x̂) per group. */
+function instanceNormGradRef(x: ArrayLike<number>, dy: ArrayLike<number>, groups: number, inner: number, eps: number): Float64Array {
+  const s = statsRef(x, 1, groups, inner);
+  const dx = new Float64Array(x.length);
+  for (let g = 0; g < groups; g++) {
+    const inv = 1 / Math.sqrt(s.variance[g] + eps);
+    let sumDy = 0, sumDyXhat = 0;
+    for (let k = g * inner; k < (g + 1) * inner; k++) {
+      sumDy += dy[k];
+      sumDyXhat += dy[k] * (x[k] - s.mean[g]) * inv;
+    }
+    for (let k = g * inner; k < (g + 1) * inner; k++) {
+      const xhat = (x[k] - s.mean[g]) * inv;
+      dx[k] = (inv / inner) * (inner * dy[k] - sumDy - xhat * sumDyXhat);
+    }
+  }
+  return dx;
+}
+
+describe('instanceNorm2d', () => {
+  const shapes = [[2, 3, 4, 5], [2, 3, 17, 19], [1, 1, 1, 2], [1, 2, 16, 17], [3, 1, 5, 1]];
+  for (const shape of shapes) {
+    it(`forward and backward, [${shape.join(', ')}]`, async () => {
+      const gpu = await testGpu();
+      const [B, C, H, W] = shape;
+      await gradCheck({
+        gpu,
+        kernel: 'instanceNorm2d',
+        inputs: [{ shape }],
+        gpuForward: ([x]) => instanceNorm2d(x),
+        cpuForward: ([x]) => normalizeRef(x, 1, B * C, H * W, statsRef(x, 1, B * C, H * W), 1e-5),
+        forwardTol: FORWARD,
+        gradTol: GRAD,
+      });
+    });
+  }
+
+  it('runs grids of more than 65535 workgroups (70000 groups, 16.8M elements)', async () => {
+    const gpu = await testGpu();
+    const [C, H, W] = [70000, 16, 15];
+    // Uniform values (cheaper to draw than normal ones at this size).
+    const xs = uniform(C * H * W, 9, -2, 2);
+    const x = Tensor.fromArray(gpu, xs, [1, C, H, W]);
+    x.requiresGrad = true;
+    const y = instanceNorm2d(x);
+    expectClose(await y.read(), normalizeRef(xs, 1, C, H * W, statsRef(xs, 1, C, H * W), 1e-5), FORWARD, 'instanceNorm2d', 'forward 70000 groups');
+    const g = uniform(xs.length, 10, -2, 2);
+    const gT = Tensor.fromArray(gpu, g, y.shape);
+    backward(y, gT);
+    y.dispose();
+    gT.dispose();
+    expectClose(await x.grad!.read(), instanceNormGradRef(xs, g, C, H * W, 1e-5), GRAD, 'instanceNorm2d', 'grad 70000 groups');
+    x.dispose();
+  });
+
+  it('leaves no GPU buffer behind after forward and backward', async () => {
+    const gpu = await testGpu();
+    const x = Tensor.fromArray(gpu, randn(2 * 3 * 4 * 5, 15), [2, 3, 4, 5]);
+    const before = gpu.memory().liveBuffers;
+    instanceNorm2d(x).dispose();
+    x.requiresGrad = true;
+    const y = instanceNorm2d(x);
+    const g = Tensor.fromArray(gpu, randn(y.size, 16), y.shape);
+    backward(y, g);
+    for (const t of [y, g, x.grad!]) t.dispose();
+    x.grad = null;
+    expect(gpu.memory().liveBuffers).toBe(before);
+  });
+
+  it('rejects a single spatial element', async () => {
+    const gpu = await testGpu();
+    expect(() => instanceNorm2d(Tensor.fromArray(gpu, [1, 2], [2, 1, 1, 1]))).toThrow(/instanceNorm2d: needs more than one spatial element, got x \[2, 1, 1, 1\]/);
+  });
+});
