@@ -1,8 +1,8 @@
 // Reading and writing NIfTI files on disk (Node only; the formats themselves are in nifti.ts and
 // nifti-write.ts).
 
-import { randomUUID } from 'node:crypto';
-import { access, open, readFile, rename, rm } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
+import { writeFileAtomically } from './atomic-write.js';
 import { readNifti, type NiftiHeader, type NiftiVolume } from './nifti.js';
 import { writeNifti, type NiftiWriteDatatype, type VolumeToWrite } from './nifti-write.js';
 
@@ -39,9 +39,8 @@ export async function readNiftiFile(path: string): Promise<NiftiVolume> {
 
 /**
  * Writes `volume` in the geometry of `reference` (see writeNifti) to `path`, which must end in
- * .nii or .nii.gz (gzip is chosen by the extension). The bytes go to a temporary file in the same
- * folder, are flushed to disk and only then renamed over `path`: a failure at any point leaves
- * either the old file or the complete new one, never a partial one.
+ * .nii or .nii.gz (gzip is chosen by the extension). The file is replaced atomically (see
+ * writeFileAtomically): a failure at any point leaves either the old file or the complete new one.
  */
 export async function writeNiftiFile(
   path: string, volume: VolumeToWrite, reference: NiftiHeader, options: { datatype: NiftiWriteDatatype },
@@ -50,18 +49,5 @@ export async function writeNiftiFile(
     throw new Error(`writeNiftiFile: ${path}: the name must end in .nii or .nii.gz (a single-file NIfTI-1 is written)`);
   }
   const bytes = await writeNifti(volume, reference, { datatype: options.datatype, gzip: /\.gz$/i.test(path) });
-  const temp = `${path}.${randomUUID()}.tmp`;
-  const file = await open(temp, 'wx');
-  try {
-    try {
-      await file.writeFile(bytes);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeFileAtomically(path, (file) => file.writeFile(bytes));
 }

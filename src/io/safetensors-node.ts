@@ -1,8 +1,8 @@
 // Reading and writing safetensors files on disk (Node only; the format itself is in safetensors.ts).
 
 import { constants } from 'node:buffer';
-import { randomUUID } from 'node:crypto';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+import { writeFileAtomically } from './atomic-write.js';
 import {
   layoutSafetensors, parseSafetensors, parseSafetensorsHeader, readHeaderLength, tensorBytes,
   type SafetensorsFile, type SafetensorsHeader, type TensorsToWrite,
@@ -64,27 +64,15 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsHe
 
 /**
  * Writes the tensors as an F32 safetensors file (layout: see layoutSafetensors), streaming each
- * tensor's bytes without building the whole file in memory. The data goes to a temporary file
- * next to `path`, is flushed to disk, and only then renamed over `path`: a crash leaves either
- * the old file or the complete new one, never a partial one.
+ * tensor's bytes without building the whole file in memory. The file is replaced atomically (see
+ * writeFileAtomically): a crash leaves either the old file or the complete new one.
  */
 export async function writeSafetensorsFile(
   path: string, tensors: TensorsToWrite, metadata?: Readonly<Record<string, string>>,
 ): Promise<void> {
   const layout = layoutSafetensors(tensors, metadata);
-  const temp = `${path}.${randomUUID()}.tmp`;
-  const file = await open(temp, 'wx');
-  try {
-    try {
-      await writeAll(file, layout.prefix);
-      for (const [, { data }] of layout.tensors) await writeAll(file, tensorBytes(data));
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeFileAtomically(path, async (file) => {
+    await writeAll(file, layout.prefix);
+    for (const [, { data }] of layout.tensors) await writeAll(file, tensorBytes(data));
+  });
 }

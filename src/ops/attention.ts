@@ -4,6 +4,7 @@
 import { uniforms } from '../gpu/gpu.js';
 import { needsGrad, record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { fmt } from './layout.js';
 
 export interface AttentionOptions {
   /** Multiplies q·kᵀ: Dh^-0.5 in timm; vit-pytorch uses dim^-0.5 of the model width. */
@@ -27,8 +28,7 @@ const ROWS = 64;
 const BIAS_TILE = 16;
 
 function dims(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Dims {
-  const shape = (t: Tensor) => `[${t.shape.join(', ')}]`;
-  const shapes = `q ${shape(q)}, k ${shape(k)}, v ${shape(v)}`;
+  const shapes = `q ${fmt(q.shape)}, k ${fmt(k.shape)}, v ${fmt(v.shape)}`;
   if (q.rank !== 4) throw new Error(`attention: q must be [B, H, T, Dh]; got ${shapes}`);
   if ([k, v].some((t) => t.rank !== 4 || t.shape.some((d, i) => d !== q.shape[i]))) {
     throw new Error(`attention: q, k and v must have the same shape [B, H, T, Dh]; got ${shapes}`);
@@ -39,7 +39,7 @@ function dims(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Dims {
   if (!Number.isFinite(o.scale)) throw new Error(`attention: scale must be a finite number; got ${o.scale}`);
   const b = o.bias;
   if (b && (b.rank !== 3 || b.shape[0] !== H || b.shape[1] !== T || b.shape[2] !== T)) {
-    throw new Error(`attention: bias must be [H, T, T] = [${H}, ${T}, ${T}]; got ${shape(b)} with ${shapes}`);
+    throw new Error(`attention: bias must be [H, T, T] = [${H}, ${T}, ${T}]; got ${fmt(b.shape)} with ${shapes}`);
   }
   return { B, H, T, Dh };
 }

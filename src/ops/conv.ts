@@ -11,6 +11,7 @@
 import { uniforms, type DispatchSpec, type Gpu } from '../gpu/gpu.js';
 import { needsGrad, record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { fmt } from './layout.js';
 
 /** Output tile edge (BM = BN in conv.wgsl) and reduction step (BK). */
 const TILE = 64;
@@ -157,18 +158,14 @@ function channelSum(t: Tensor): Tensor {
   return out;
 }
 
-function fmt(t: Tensor): string {
-  return `[${t.shape.join(', ')}]`;
-}
-
 function checkRank(op: string, name: string, t: Tensor, layout: string): void {
   if (t.rank !== layout.split(',').length || t.size === 0) {
-    throw new Error(`${op}: ${name} must be a non-empty [${layout}], got ${fmt(t)}`);
+    throw new Error(`${op}: ${name} must be a non-empty [${layout}], got ${fmt(t.shape)}`);
   }
 }
 
 function checkBias(op: string, bias: Tensor | undefined, n: number): void {
-  if (bias && (bias.rank !== 1 || bias.shape[0] !== n)) throw new Error(`${op}: bias must be [${n}], got ${fmt(bias)}`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== n)) throw new Error(`${op}: bias must be [${n}], got ${fmt(bias.shape)}`);
 }
 
 export interface Conv2dOptions {
@@ -187,11 +184,11 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | undefined, opti
   checkRank(op, 'weight', weight, 'O, C, kh, kw');
   const [B, C, H, W] = x.shape;
   const [O, Cw, KH, KW] = weight.shape;
-  if (Cw !== C) throw new Error(`${op}: weight ${fmt(weight)} expects ${Cw} input channels, x ${fmt(x)} has ${C}`);
+  if (Cw !== C) throw new Error(`${op}: weight ${fmt(weight.shape)} expects ${Cw} input channels, x ${fmt(x.shape)} has ${C}`);
   if (!Number.isInteger(pad) || pad < 0) throw new Error(`${op}: padding must be a non-negative integer, got ${pad}`);
   checkBias(op, bias, O);
   const g = geometry({ B, C, H, W, M: O, KH, KW, SH: 1, SW: 1, padH: pad, padW: pad });
-  if (g.OH < 1 || g.OW < 1) throw new Error(`${op}: a ${KH}×${KW} kernel with padding ${pad} does not fit x ${fmt(x)}`);
+  if (g.OH < 1 || g.OW < 1) throw new Error(`${op}: a ${KH}×${KW} kernel with padding ${pad} does not fit x ${fmt(x.shape)}`);
 
   const out = convForward(x, weight, g, false, bias);
   // Gradients no one needs (of an input image, a frozen weight) are not computed.
@@ -224,10 +221,10 @@ export function patchEmbed3d(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
   const [B, C, D, H, W] = x.shape;
   const [E, Cw, Dw, PH, PW] = weight.shape;
   if (Cw !== C || Dw !== D) {
-    throw new Error(`${op}: weight ${fmt(weight)} must span x's ${C} channels and depth ${D}; x is ${fmt(x)}`);
+    throw new Error(`${op}: weight ${fmt(weight.shape)} must span x's ${C} channels and depth ${D}; x is ${fmt(x.shape)}`);
   }
   if (H % PH !== 0 || W % PW !== 0) {
-    throw new Error(`${op}: H and W of x ${fmt(x)} must be multiples of the patch size ${PH}×${PW}`);
+    throw new Error(`${op}: H and W of x ${fmt(x.shape)} must be multiples of the patch size ${PH}×${PW}`);
   }
   checkBias(op, bias, E);
   const g = geometry({ B, C: C * D, H, W, M: E, KH: PH, KW: PW, SH: PH, SW: PW, padH: 0, padW: 0 });
@@ -261,7 +258,7 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor): Tenso
   checkRank(op, 'weight', weight, 'Cin, Cout, kh, kw');
   const [B, C, H, W] = x.shape;
   const [Cw, O, KH, KW] = weight.shape;
-  if (Cw !== C) throw new Error(`${op}: weight ${fmt(weight)} expects ${Cw} input channels, x ${fmt(x)} has ${C}`);
+  if (Cw !== C) throw new Error(`${op}: weight ${fmt(weight.shape)} expects ${Cw} input channels, x ${fmt(x.shape)} has ${C}`);
   checkBias(op, bias, O);
 
   const out = transposeForward(x, weight, { B, C, H, W, O, KH, KW }, bias);

@@ -4,7 +4,8 @@
 import { uniforms } from '../gpu/gpu.js';
 import { needsGrad, record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { broadcastShape, broadcastStrides, coalesce, padDims, sameShape, sumToShape } from './reduce.js';
+import { broadcastShape, broadcastStrides, coalesce, padDims, sameShape } from './layout.js';
+import { sumToShape } from './reduce.js';
 
 type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
 type UnaryOp = 'scale' | 'addScalar' | 'neg' | 'relu' | 'gelu' | 'exp' | 'log' | 'sqrt' | 'square';

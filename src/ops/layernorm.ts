@@ -3,8 +3,7 @@
 import { uniforms } from '../gpu/gpu.js';
 import { record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
-
-const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
+import { fmt } from './layout.js';
 
 /**
  * (x − mean) / sqrt(var + eps) · weight + bias over the last axis of x, with the biased variance

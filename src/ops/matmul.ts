@@ -2,7 +2,7 @@
 
 import { uniforms } from '../gpu/gpu.js';
 import { record } from '../autograd/tape.js';
-import { Tensor } from '../tensor/tensor.js';
+import { numel, Tensor } from '../tensor/tensor.js';
 
 export interface MatmulOptions {
   /** Use Aᵀ: A is [..., K, M]. */
@@ -46,7 +46,7 @@ function dims(a: Tensor, b: Tensor, o: MatmulOptions): Dims {
 /** The kernel alone, recording nothing. */
 function launch(a: Tensor, b: Tensor, o: MatmulOptions): Tensor {
   const d = dims(a, b, o);
-  const batches = d.batch.reduce((x, y) => x * y, 1);
+  const batches = numel(d.batch);
   const out = Tensor.empty(a.gpu, [...d.batch, d.M, d.N]);
   if (out.size === 0) return out;
   // The bias binding is part of the pipeline layout either way; without a bias, A stands in (never read).

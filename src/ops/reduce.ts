@@ -1,87 +1,15 @@
-// Reductions (sum, mean, sumToShape) and their adjoint, broadcastTo, with backward rules; plus the
-// strided index layouts these kernels and the broadcasting elementwise ops describe to the GPU.
+// Reductions (sum, mean, sumToShape) and their adjoint, broadcastTo, with backward rules. The
+// strided index layouts their kernels are given come from layout.ts.
 
 import { uniforms } from '../gpu/gpu.js';
 import { record } from '../autograd/tape.js';
 import { checkShape, numel, Tensor } from '../tensor/tensor.js';
+import {
+  broadcastShape, broadcastStrides, coalesce, contiguousStrides, fmt, normalizeAxis, padDims, sameShape,
+} from './layout.js';
 
-/** Dimensions a kernel's index mapping holds (two vec4u per list in WGSL), after merging. */
-const MAX_DIMS = 8;
-
-function fmt(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
-}
-
-export function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d];
-  }
-  return strides;
-}
-
-/** The shape two operands broadcast to under NumPy's rules; `op` names the caller in errors. */
-export function broadcastShape(op: string, a: readonly number[], b: readonly number[]): number[] {
-  const rank = Math.max(a.length, b.length);
-  const out = new Array<number>(rank);
-  for (let k = 1; k <= rank; k++) {
-    const da = a[a.length - k] ?? 1;
-    const db = b[b.length - k] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) {
-      throw new Error(`${op}: shapes ${fmt(a)} and ${fmt(b)} cannot be broadcast together (dim -${k}: ${da} vs ${db})`);
-    }
-    out[rank - k] = da === 1 ? db : da;
-  }
-  return out;
-}
-
-/** Strides for reading a contiguous `shape` as if broadcast to `target`: 0 along broadcast dims. */
-export function broadcastStrides(shape: readonly number[], target: readonly number[]): number[] {
-  const own = contiguousStrides(shape);
-  const lead = target.length - shape.length;
-  return target.map((_, d) => (d < lead || shape[d - lead] === 1 ? 0 : own[d - lead]));
-}
-
-/** An index space: dimension sizes, outermost first, and each operand's stride along each. */
-export interface Layout {
-  sizes: number[];
-  strides: number[][];
-}
-
-/**
- * Drops size-1 dimensions and merges neighbours that every operand walks contiguously (outer
- * stride = inner stride · inner size), so the kernel does one division per remaining dimension:
- * two same-shaped operands become a single flat dimension.
- */
-export function coalesce(op: string, sizes: readonly number[], strides: number[][]): Layout {
-  const out: Layout = { sizes: [], strides: strides.map(() => []) };
-  sizes.forEach((size, d) => {
-    if (size === 1) return;
-    const last = out.sizes.length - 1;
-    if (last >= 0 && strides.every((s, k) => out.strides[k][last] === s[d] * size)) {
-      out.sizes[last] *= size;
-      strides.forEach((s, k) => (out.strides[k][last] = s[d]));
-    } else {
-      out.sizes.push(size);
-      strides.forEach((s, k) => out.strides[k].push(s[d]));
-    }
-  });
-  if (out.sizes.length > MAX_DIMS) {
-    throw new Error(`${op}: the index space [${sizes.join(', ')}] still has ${out.sizes.length} dimensions after merging; at most ${MAX_DIMS} are supported`);
-  }
-  return out;
-}
-
-/** A list padded to MAX_DIMS u32 words (an array<vec4u, 2> in WGSL). */
-export function padDims(list: readonly number[]): number[] {
-  return [...list, ...new Array<number>(MAX_DIMS - list.length).fill(0)];
-}
+// Part of the public API through src/index.ts's `export *` of this module.
+export { broadcastShape, broadcastStrides, coalesce, padDims, sameShape, type Layout } from './layout.js';
 
 /**
  * out = alpha · src read as `srcShape` broadcast to `target` (`srcShape` has src's element count;
@@ -139,13 +67,8 @@ function reduce(op: string, x: Tensor, axes: readonly number[], outShape: readon
 /** Sorted, distinct, non-negative axes; undefined means all of them. */
 function normalizeAxes(op: string, shape: readonly number[], axes: readonly number[] | undefined): number[] {
   if (axes === undefined) return shape.map((_, d) => d);
-  const out = axes.map((a) => {
-    if (!Number.isInteger(a) || a < -shape.length || a >= shape.length) {
-      throw new Error(`${op}: axis ${a} is out of range for shape ${fmt(shape)}`);
-    }
-    return a < 0 ? a + shape.length : a;
-  });
-  if (new Set(out).size !== out.length) throw new Error(`${op}: repeated axis in [${axes.join(', ')}] for shape ${fmt(shape)}`);
+  const out = axes.map((a) => normalizeAxis(op, 'axis', a, shape));
+  if (new Set(out).size !== out.length) throw new Error(`${op}: repeated axis in ${fmt(axes)} for shape ${fmt(shape)}`);
   return out.sort((a, b) => a - b);
 }
 

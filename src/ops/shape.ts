@@ -4,31 +4,7 @@
 import { uniforms, type Gpu } from '../gpu/gpu.js';
 import { record } from '../autograd/tape.js';
 import { inferShape, numel, Tensor } from '../tensor/tensor.js';
-
-/** The copy kernel packs shape and strides into two vec4s each. */
-const MAX_RANK = 8;
-
-const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
-
-/** Row-major strides, in elements, of a contiguous tensor of this shape. */
-function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d];
-  }
-  return strides;
-}
-
-/** Resolves a possibly negative axis (-1 is the last) against a rank, or throws naming the op. */
-function normAxis(op: string, what: string, axis: number, shape: readonly number[]): number {
-  const rank = shape.length;
-  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
-    throw new Error(`${op}: ${what} ${axis} is out of range for a tensor of shape ${fmt(shape)}`);
-  }
-  return axis < 0 ? axis + rank : axis;
-}
+import { coalesce, contiguousStrides, fmt, MAX_DIMS, normalizeAxis, padDims } from './layout.js';
 
 /**
  * A box of elements copied from src to dst: the element at coordinates c moves from
@@ -43,40 +19,21 @@ interface Box {
 }
 
 /**
- * Drops size-1 dimensions and merges neighbours that are contiguous in both src and dst, so the
- * kernel does less index arithmetic and a fully contiguous box becomes one plain buffer copy.
+ * The box with its dimensions merged where both src and dst walk them contiguously (see
+ * coalesce), so the kernel does less index arithmetic and a fully contiguous box becomes one
+ * plain buffer copy. A box of only size-1 dimensions becomes a single dimension of size 1.
  */
-function coalesce(box: Box): Box {
-  const shape: number[] = [];
-  const srcStride: number[] = [];
-  const dstStride: number[] = [];
-  box.shape.forEach((size, d) => {
-    if (size === 1) return;
-    const last = shape.length - 1;
-    if (last >= 0 && srcStride[last] === box.srcStride[d] * size && dstStride[last] === box.dstStride[d] * size) {
-      shape[last] *= size;
-      srcStride[last] = box.srcStride[d];
-      dstStride[last] = box.dstStride[d];
-    } else {
-      shape.push(size);
-      srcStride.push(box.srcStride[d]);
-      dstStride.push(box.dstStride[d]);
-    }
-  });
-  if (shape.length === 0) return { ...box, shape: [1], srcStride: [1], dstStride: [1] };
-  return { shape, srcStride, dstStride, srcBase: box.srcBase, dstBase: box.dstBase };
-}
-
-/** Pads a per-dimension list to the kernel's two vec4s. */
-function pad(values: number[]): number[] {
-  return [...values, ...new Array<number>(MAX_RANK - values.length).fill(0)];
+function coalesceBox(box: Box): Box {
+  const { sizes, strides: [srcStride, dstStride] } = coalesce('copy', box.shape, [box.srcStride, box.dstStride]);
+  if (sizes.length === 0) return { ...box, shape: [1], srcStride: [1], dstStride: [1] };
+  return { shape: sizes, srcStride, dstStride, srcBase: box.srcBase, dstBase: box.dstBase };
 }
 
 /** Encodes the copy of a box from src into dst (which must be different buffers). */
 function copyBox(src: Tensor, dst: Tensor, box: Box): void {
   const n = numel(box.shape);
   if (n === 0) return;
-  const b = coalesce(box);
+  const b = coalesceBox(box);
   if (b.shape.length === 1 && b.srcStride[0] === 1 && b.dstStride[0] === 1) {
     src.gpu.copy(src.buffer, src.byteOffset + 4 * b.srcBase, dst.buffer, dst.byteOffset + 4 * b.dstBase, 4 * n);
     return;
@@ -84,7 +41,7 @@ function copyBox(src: Tensor, dst: Tensor, box: Box): void {
   src.gpu.dispatch({
     shader: 'layout',
     entry: 'strided_copy',
-    uniforms: uniforms([n, b.shape.length, b.srcBase, b.dstBase, ...pad(b.shape), ...pad(b.srcStride), ...pad(b.dstStride)]),
+    uniforms: uniforms([n, b.shape.length, b.srcBase, b.dstBase, ...padDims(b.shape), ...padDims(b.srcStride), ...padDims(b.dstStride)]),
     buffers: [src, dst],
     workgroups: Math.ceil(n / 256),
   });
@@ -187,7 +144,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 
 /** PyTorch's permute: output dimension i is input dimension dims[i]. The result is contiguous. */
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
-  if (x.rank > MAX_RANK) throw new Error(`permute: at most ${MAX_RANK} dimensions, got x ${fmt(x.shape)}`);
+  if (x.rank > MAX_DIMS) throw new Error(`permute: at most ${MAX_DIMS} dimensions, got x ${fmt(x.shape)}`);
   const bad = () => new Error(`permute: dims ${fmt(dims)} must be a permutation of the ${x.rank} dimensions of x ${fmt(x.shape)}`);
   if (dims.length !== x.rank) throw bad();
   const resolved = dims.map((d) => {
@@ -207,15 +164,15 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
 
 /** Swaps two dimensions (a contiguous copy). */
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
-  const a = normAxis('transpose', 'dim0', dim0, x.shape);
-  const b = normAxis('transpose', 'dim1', dim1, x.shape);
+  const a = normalizeAxis('transpose', 'dim0', dim0, x.shape);
+  const b = normalizeAxis('transpose', 'dim1', dim1, x.shape);
   const dims = x.shape.map((_, i) => (i === a ? b : i === b ? a : i));
   return permute(x, dims);
 }
 
 /** The elements start <= i < end along `axis`, as a new contiguous tensor. */
 export function slice(x: Tensor, axis: number, start: number, end: number): Tensor {
-  const ax = normAxis('slice', 'axis', axis, x.shape);
+  const ax = normalizeAxis('slice', 'axis', axis, x.shape);
   const size = x.shape[ax];
   if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || start > end || end > size) {
     throw new Error(`slice: range [${start}, ${end}) is not within 0..${size} along axis ${ax} of x ${fmt(x.shape)}`);
@@ -237,7 +194,7 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
 export function concat(xs: readonly Tensor[], axis: number): Tensor {
   if (xs.length === 0) throw new Error('concat: needs at least one tensor');
   const first = xs[0];
-  const ax = normAxis('concat', 'axis', axis, first.shape);
+  const ax = normalizeAxis('concat', 'axis', axis, first.shape);
   xs.forEach((x, i) => {
     if (x.rank !== first.rank || x.shape.some((d, j) => j !== ax && d !== first.shape[j])) {
       throw new Error(`concat: tensor ${i} has shape ${fmt(x.shape)}; along axis ${ax} it cannot join ${fmt(first.shape)}`);
