@@ -3,6 +3,7 @@ export { Gpu, uniforms, type DispatchSpec } from './gpu/gpu.js';
 export { acquireDevice, detectRuntime, NO_ADAPTER_HELP, type DeviceInfo, type RuntimeName } from './gpu/device.js';
 export type { MemoryStats } from './gpu/pool.js';
 export { Tensor, numel } from './tensor/tensor.js';
+export type { HostTensor } from './tensor/host-tensor.js';
 export { scope, scopeAsync, keep } from './tensor/scope.js';
 export { backward, noGrad, isGradEnabled, clearTape, record } from './autograd/tape.js';
 
@@ -24,9 +25,19 @@ export { Module } from './nn/module.js';
 export { Linear, type LinearOptions } from './nn/linear.js';
 export { LayerNorm } from './nn/layernorm.js';
 export { MultiHeadAttention, type AttentionOptions } from './nn/attention.js';
-export { Block, Mlp, type BlockOptions } from './nn/block.js';
+export { Block, Mlp, LayerScale, type BlockOptions } from './nn/block.js';
 
+export * from './ops/gather.js';
+export * from './model/config.js';
+export * from './model/vit.js';
+export * from './model/pretrained.js';
+export { loadWeights, readWeights, type LoadOptions } from './model/load-weights.js';
+export * from './model/model-file.js';
+export * from './checkpoint/index.js';
 export * from './inflate/index.js';
+export * from './inflate/checkpoint.js';
+export * from './infer/classify.js';
+export * from './io/png.js';
 export * from './io/safetensors.js';
 export * from './io/nifti.js';
 export * from './io/nifti-write.js';

@@ -73,6 +73,11 @@ export const PRESETS: Record<string, VitConfig> = {
     ...timmVit(768, 12), eps: 1e-6, layerScale: true, positionEmbedding: false, relativePositionBias: true,
     finalNorm: 'fc_norm', head: { kind: 'linear', classes: 1000, pool: 'mean' },
   },
+  // TransSeg's default source weights (self-supervised on ImageNet-22k, then fine-tuned on it).
+  beit_base_patch16_224_pt22k_ft22k: {
+    ...timmVit(768, 12), eps: 1e-6, layerScale: true, positionEmbedding: false, relativePositionBias: true,
+    finalNorm: 'fc_norm', head: { kind: 'linear', classes: 21841, pool: 'mean' },
+  },
   // The real checkpoint in ../shared/data/weights/vit4mnist (lucidrains vit-pytorch, early 2021).
   vit4mnist: {
     embedDim: 64, depth: 6, heads: 8, mlpHidden: 128, patchSize: 7, imageSize: [28, 28], inChannels: 1,

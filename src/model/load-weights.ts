@@ -3,11 +3,9 @@
 // not fit fails with the full list of what is wrong instead of loading half of itself.
 
 import type { Module } from '../nn/module.js';
+import type { HostTensor } from '../tensor/host-tensor.js';
 
-export interface HostTensor {
-  shape: number[];
-  data: Float32Array;
-}
+export type { HostTensor };
 
 export interface LoadOptions {
   /** Names in `tensors` that may be left unused (a classification head the segmenter drops). */
@@ -40,4 +38,11 @@ export function loadWeights(module: Module, tensors: Map<string, HostTensor>, so
     throw new Error(`${source}: the weights do not fit the model (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  ${problems.join('\n  ')}`);
   }
   for (const [name, param] of params) param.write(tensors.get(name)!.data);
+}
+
+/** Every parameter and buffer of a module, read back to the host under its dotted name. */
+export async function readWeights(module: Module): Promise<Map<string, HostTensor>> {
+  const out = new Map<string, HostTensor>();
+  for (const [name, t] of module.namedState()) out.set(name, { shape: [...t.shape], data: await t.read() });
+  return out;
 }
