@@ -26,10 +26,16 @@ export { Linear, type LinearOptions } from './nn/linear.js';
 export { LayerNorm } from './nn/layernorm.js';
 export { MultiHeadAttention, type AttentionOptions } from './nn/attention.js';
 export { Block, Mlp, LayerScale, type BlockOptions } from './nn/block.js';
+export * from './nn/conv.js';
+export * from './nn/norm.js';
 
 export * from './ops/gather.js';
 export * from './model/config.js';
 export * from './model/vit.js';
+export * from './model/segmenter.js';
+export * from './model/decoders/upernet.js';
+export * from './model/decoders/setr-pup.js';
+export * from './model/decoders/convtrans.js';
 export * from './model/pretrained.js';
 export { loadWeights, readWeights, type LoadOptions } from './model/load-weights.js';
 export * from './model/model-file.js';

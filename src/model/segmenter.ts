@@ -58,6 +58,9 @@ export class Segmenter extends Module {
     for (const [name, v] of [['classes', classes], ['channels', channels]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`Segmenter: ${name} must be a positive integer, got ${v}`);
     }
+    if (options.dropout !== undefined && decoder !== 'upernet') {
+      throw new Error(`Segmenter: dropout is an option of the upernet decoder; ${decoder} has none`);
+    }
     const indices = options.featureIndices ?? (decoder === 'upernet' ? UPERNET_FEATURE_INDICES : [config.depth - 1]);
     const wanted = decoder === 'upernet' ? 4 : 1;
     if (indices.length !== wanted || indices.some((i) => !Number.isInteger(i) || i < 0 || i >= config.depth)) {

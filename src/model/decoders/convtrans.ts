@@ -23,8 +23,6 @@ export interface ConvTransOptions {
 }
 
 export class ConvTrans extends Module {
-  /** Feature maps it reads. */
-  readonly inputs = 1;
   /** decoder1…decoder4. */
   readonly convs: ConvTranspose2d[];
   readonly norms: InstanceNorm2d[];

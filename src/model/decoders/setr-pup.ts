@@ -24,8 +24,6 @@ export interface SetrPupOptions {
 }
 
 export class SetrPup extends Module {
-  /** Feature maps it reads. */
-  readonly inputs = 1;
   /** decoder0…decoder3 (3×3, padding 1) and decoder4 (1×1 to the classes). */
   readonly convs: Conv2d[];
   readonly norms: InstanceNorm2d[];

@@ -40,8 +40,6 @@ export interface UperNetOptions {
 const spatial = (t: Tensor): [number, number] => [t.shape[2], t.shape[3]];
 
 export class UperNet extends Module {
-  /** Feature maps it reads. */
-  readonly inputs = 4;
   readonly dropout: number;
   readonly convSeg: Conv2d;
   readonly fpn1: [ConvTranspose2d, BatchNorm2d, ConvTranspose2d];
@@ -58,6 +56,7 @@ export class UperNet extends Module {
     this.dropout = options.dropout ?? 0.1;
     if (!(this.dropout >= 0 && this.dropout < 1)) throw new Error(`UperNet: dropout must be in [0, 1), got ${this.dropout}`);
     const E = embedDim;
+    // Registers a child under its PyTorch name, seeded from that name.
     const module = <M extends Module>(name: string, make: (seed: number) => M) => this.child(name, make(this.seedFor(name)));
 
     this.convSeg = module('conv_seg', (s) => new Conv2d(gpu, s, channels, classes, 1));
