@@ -12,7 +12,7 @@ import { randn, uniform } from '../util/random.js';
 import { Module } from './module.js';
 import { BatchNorm2d } from './norm.js';
 
-export interface Conv2dOptions {
+export interface Conv2dModuleOptions {
   /** Zero padding on every side (default 0). */
   padding?: number;
   /** A learned per-channel bias (default true). */
@@ -31,7 +31,7 @@ export class Conv2d extends Module {
   readonly bias: Tensor | null;
   readonly padding: number;
 
-  constructor(gpu: Gpu, seed: number, readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, options: Conv2dOptions = {}) {
+  constructor(gpu: Gpu, seed: number, readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, options: Conv2dModuleOptions = {}) {
     super(gpu, seed);
     this.padding = options.padding ?? 0;
     const n = outChannels * inChannels * kernelSize * kernelSize;
