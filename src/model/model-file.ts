@@ -1,29 +1,51 @@
 // Our checkpoint files: one safetensors file whose __metadata__ carries the model description as
-// JSON, so the weights and everything needed to rebuild the model travel together. Encoder
-// tensors keep timm's names (patch_embed.proj.weight is [E, C, D, P, P], PyTorch's Conv3d
-// layout); see docs/checkpoints.md.
+// JSON, so the weights and everything needed to rebuild and feed the model travel together.
+// Encoder tensors keep timm's names (patch_embed.proj.weight is [E, C, D, P, P], PyTorch's Conv3d
+// layout); a segmenter's are prefixed `encoder.` and its decoder's `decoder.`, as TransSeg names
+// them. See docs/checkpoints.md.
 
 import { validateConfig, type VitConfig } from './config.js';
+import type { SegmenterOptions } from './segmenter.js';
 
 export const MODEL_FILE_FORMAT = 'transseg-webgpu';
 export const MODEL_FILE_VERSION = '1';
 
-export interface ModelFileHeader {
-  /** 'encoder': an inflated, pre-trained 3-D ViT (the output of `transseg inflate`). */
+/** How volumes are turned into model input; the pipeline that trained a model writes it. */
+export interface Preprocessing {
+  /** Intensity transform per channel: clip to [min, max] then scale to [0, 1], z-score inside the non-zero region, or none. */
+  intensity: { kind: 'clip'; min: number; max: number } | { kind: 'zscore' } | { kind: 'none' };
+  /** Crop to the bounding box of non-zero image voxels before resizing. */
+  cropForeground: boolean;
+}
+
+export interface EncoderFileHeader {
+  /** An inflated, pre-trained 3-D ViT (the output of `transseg inflate`). */
   kind: 'encoder';
   encoder: VitConfig;
   /** Where the weights came from and how they were transformed (free-form, for people). */
   provenance: Record<string, unknown>;
 }
 
+export interface SegmenterFileHeader {
+  /** A trained segmentation model (encoder + decoder), as `transseg train` writes it. */
+  kind: 'segmenter';
+  encoder: VitConfig;
+  segmenter: SegmenterOptions;
+  /** Class names by label value, background first. */
+  labels: string[];
+  /** Modality names, one per input channel. */
+  modalities: string[];
+  preprocessing: Preprocessing;
+  provenance: Record<string, unknown>;
+}
+
+export type ModelFileHeader = EncoderFileHeader | SegmenterFileHeader;
+
 export function modelFileMetadata(header: ModelFileHeader): Record<string, string> {
-  return {
-    format: MODEL_FILE_FORMAT,
-    version: MODEL_FILE_VERSION,
-    kind: header.kind,
-    encoder: JSON.stringify(header.encoder),
-    provenance: JSON.stringify(header.provenance),
-  };
+  const { kind, ...fields } = header;
+  const metadata: Record<string, string> = { format: MODEL_FILE_FORMAT, version: MODEL_FILE_VERSION, kind };
+  for (const [key, value] of Object.entries(fields)) metadata[key] = JSON.stringify(value);
+  return metadata;
 }
 
 /** The header of one of our files, or null for a foreign safetensors file (no `format` key). */
@@ -32,17 +54,24 @@ export function readModelFileHeader(metadata: Record<string, string>, fileName: 
   if (metadata.version !== MODEL_FILE_VERSION) {
     throw new Error(`${fileName}: model file version '${metadata.version}' is not supported (expected '${MODEL_FILE_VERSION}')`);
   }
-  if (metadata.kind !== 'encoder') throw new Error(`${fileName}: unknown model file kind '${metadata.kind}'`);
-  const parse = (key: string): unknown => {
+  const parse = <T>(key: string): T => {
+    if (metadata[key] === undefined) throw new Error(`${fileName}: __metadata__ has no '${key}'`);
     try {
-      return JSON.parse(metadata[key] ?? '');
+      return JSON.parse(metadata[key]) as T;
     } catch {
       throw new Error(`${fileName}: __metadata__.${key} is not valid JSON`);
     }
   };
-  return {
-    kind: 'encoder',
-    encoder: validateConfig(parse('encoder') as VitConfig, `${fileName}: __metadata__.encoder`),
-    provenance: parse('provenance') as Record<string, unknown>,
-  };
+  const encoder = validateConfig(parse<VitConfig>('encoder'), `${fileName}: __metadata__.encoder`);
+  const provenance = parse<Record<string, unknown>>('provenance');
+  if (metadata.kind === 'encoder') return { kind: 'encoder', encoder, provenance };
+  if (metadata.kind === 'segmenter') {
+    const segmenter = parse<SegmenterOptions>('segmenter');
+    const labels = parse<string[]>('labels');
+    if (!Array.isArray(labels) || labels.length !== segmenter.classes) {
+      throw new Error(`${fileName}: __metadata__.labels must name all ${segmenter.classes} classes`);
+    }
+    return { kind: 'segmenter', encoder, segmenter, labels, modalities: parse('modalities'), preprocessing: parse('preprocessing'), provenance };
+  }
+  throw new Error(`${fileName}: unknown model file kind '${metadata.kind}' (expected 'encoder' or 'segmenter')`);
 }

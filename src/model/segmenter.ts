@@ -49,6 +49,7 @@ export class Segmenter extends Module {
   readonly encoder: VisionTransformer;
   readonly decoder: UperNet | SetrPup | ConvTrans;
   readonly featureIndices: readonly number[];
+  readonly classes: number;
 
   constructor(gpu: Gpu, seed: number, config: VitConfig, options: SegmenterOptions) {
     super(gpu, seed);
@@ -70,6 +71,7 @@ export class Segmenter extends Module {
       );
     }
     this.featureIndices = [...indices];
+    this.classes = classes;
 
     this.encoder = this.child('encoder', new VisionTransformer(gpu, this.seedFor('encoder'), config));
     const decoderSeed = this.seedFor('decoder');

@@ -43,3 +43,29 @@ export function truncatedNormal(n: number, seed: number, std: number, a = -2, b 
   }
   return out;
 }
+
+/**
+ * A 32-bit seed derived from several integers (a run's seed and a step, say), so every random
+ * draw of a run is a pure function of where it happens: runs repeat and resume exactly.
+ */
+export function deriveSeed(...parts: number[]): number {
+  let h = 0x811c9dc5;
+  for (const p of parts) {
+    h = Math.imul(h ^ (p >>> 0), 0x01000193) >>> 0;
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d) >>> 0;
+    h ^= h >>> 12;
+  }
+  return h >>> 0;
+}
+
+/** A seeded Fisher–Yates permutation of 0..n−1. */
+export function permutation(n: number, seed: number): Uint32Array {
+  const u = rng(seed);
+  const out = Uint32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(u() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}

@@ -1,0 +1,8 @@
+// The data pipeline: MSD datasets, cases, D-slice windows, intensity, resizing, augmentation.
+// Plain TypeScript; reading files from disk is in load-node.ts (Node only, not re-exported here).
+export * from './dataset.js';
+export * from './volume.js';
+export * from './windows.js';
+export * from './intensity.js';
+export * from './resize.js';
+export * from './augment.js';

@@ -1,0 +1,99 @@
+// Intensity normalisation of an image, channels outermost ([C, …] in C order: a window
+// [C, D, H, W] or a case [C, Z, Y, X]). Each transform returns a new array.
+//
+// Arithmetic follows MONAI on float32 numpy arrays: every operation is rounded to f32
+// (Math.fround), with Python-float constants converted to f32 first as numpy does.
+
+export type IntensityTransform = (data: Float32Array, channels: number) => Float32Array;
+
+/** How a dataset's intensities are normalised; presets below, and JSON-friendly for configs. */
+export type IntensitySpec =
+  | { kind: 'clip'; aMin: number; aMax: number }
+  | { kind: 'zscore' }
+  | { kind: 'none' };
+
+/**
+ * MONAI ScaleIntensityRanged(a_min, a_max, b_min = 0, b_max = 1, clip = True):
+ * (x − a_min) / (a_max − a_min), clipped to [0, 1]. TransSeg's only normalisation (spec §1.2).
+ */
+export function clipScale(aMin: number, aMax: number): IntensityTransform {
+  if (!(Number.isFinite(aMin) && Number.isFinite(aMax) && aMax > aMin)) {
+    throw new Error(`clipScale: need finite a_min < a_max, got a_min ${aMin}, a_max ${aMax}`);
+  }
+  const shift = Math.fround(aMin);
+  const range = Math.fround(aMax - aMin);
+  return (data) => {
+    const out = new Float32Array(data.length);
+    for (let i = 0; i < data.length; i++) {
+      // The f64 quotient of two f32 values, stored as f32, is the f32 division rounded correctly.
+      out[i] = Math.min(Math.max(Math.fround(data[i] - shift) / range, 0), 1);
+    }
+    return out;
+  };
+}
+
+/**
+ * MONAI NormalizeIntensity(nonzero = True, channel_wise = True): per channel, the nonzero values
+ * become (x − mean) / std over those values (population std; 1 when it is 0); zeros stay 0, and a
+ * channel without nonzero values is unchanged. The mean and std are accumulated in f64 and rounded
+ * to f32, where numpy sums in f32 pairwise: they agree to ~1e-7 relative.
+ */
+export const zScoreNonzero: IntensityTransform = (data, channels) => {
+  if (!Number.isInteger(channels) || channels < 1 || data.length % channels !== 0) {
+    throw new Error(`zScoreNonzero: ${data.length} values do not split into ${channels} channels`);
+  }
+  const out = Float32Array.from(data);
+  const size = data.length / channels;
+  for (let c = 0; c < channels; c++) {
+    const block = out.subarray(c * size, (c + 1) * size);
+    let n = 0;
+    let sum = 0;
+    for (const v of block) {
+      if (v === 0) continue;
+      n++;
+      sum += v;
+    }
+    if (n === 0) continue;
+    const mean = sum / n;
+    let squares = 0;
+    for (const v of block) if (v !== 0) squares += (v - mean) ** 2;
+    const mean32 = Math.fround(mean);
+    const std32 = Math.fround(Math.sqrt(squares / n)) || 1;
+    for (let i = 0; i < size; i++) if (block[i] !== 0) block[i] = Math.fround(block[i] - mean32) / std32;
+  }
+  return out;
+};
+
+/** Leaves the values as they are (a copy). */
+export const noIntensity: IntensityTransform = (data) => Float32Array.from(data);
+
+/** The transform a spec describes. */
+export function intensityTransform(spec: IntensitySpec): IntensityTransform {
+  switch (spec.kind) {
+    case 'clip': return clipScale(spec.aMin, spec.aMax);
+    case 'zscore': return zScoreNonzero;
+    case 'none': return noIntensity;
+  }
+}
+
+const CT: IntensitySpec = { kind: 'clip', aMin: -175, aMax: 250 };
+
+/**
+ * TransSeg's clip ranges per dataset (spec §1.3, scripts/train_*.sh), with `ct` for any CT set.
+ * ACDC is cine MRI but was trained with the CT range, as coded; Brain's ±1e6 amounts to a scale.
+ */
+export const INTENSITY_PRESETS: Readonly<Record<string, IntensitySpec>> = {
+  ct: CT,
+  bcv: CT,
+  acdc: CT,
+  brain: { kind: 'clip', aMin: -1e6, aMax: 1e6 },
+  heart: { kind: 'clip', aMin: 601, aMax: 1511 },
+  liver: CT,
+  hippocampus: { kind: 'clip', aMin: 29, aMax: 205431 },
+  prostate: { kind: 'clip', aMin: 0, aMax: 2152 },
+  lung: CT,
+  pancreas: CT,
+  hepaticVessel: CT,
+  spleen: CT,
+  colon: CT,
+};

@@ -1,0 +1,253 @@
+// The training loop of TransSeg (spec §1.9–1.10): windows of D slices sampled over every slice of
+// every training volume, augmented, through the segmenter; Dice + focal loss (or Dice + CE, or
+// CE) on the centre slice; AdamW with TransSeg's no-decay rule, linear warm-up then linear decay,
+// gradient-norm clipping, gradient accumulation; validation Dice every N steps with the best
+// checkpoint kept.
+//
+// Every random choice is a pure function of (seed, sample index) or (seed, step): the order of the
+// samples, their augmentation, the dropout masks. So a run resumed from step s repeats exactly
+// what the uninterrupted run would have done, given the weights, the optimiser moments and s.
+
+import { backward } from '../autograd/tape.js';
+import { augment } from '../data/augment.js';
+import { intensityTransform, type IntensitySpec } from '../data/intensity.js';
+import { resizeNearest, resizeWindow } from '../data/resize.js';
+import type { LoadedCase } from '../data/volume.js';
+import { extractWindow } from '../data/windows.js';
+import type { Gpu } from '../gpu/gpu.js';
+import { predictVolume } from '../infer/predict.js';
+import type { Segmenter } from '../model/segmenter.js';
+import { readWeights } from '../model/load-weights.js';
+import { scale } from '../ops/elementwise.js';
+import { crossEntropyLoss, diceCELoss, diceFocalLoss } from '../ops/loss.js';
+import { AdamW, type AdamWState } from '../optim/adamw.js';
+import { linearWarmupDecay } from '../optim/schedule.js';
+import { scope } from '../tensor/scope.js';
+import type { HostTensor } from '../tensor/host-tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+import { deriveSeed, permutation, rng } from '../util/random.js';
+import { DiceAccumulator } from './metrics.js';
+
+export type LossKind = 'dicefocal' | 'dicece' | 'ce';
+
+export interface TrainSettings {
+  steps: number;
+  batchSize: number;
+  /** Micro-batches whose gradients are summed before each optimiser step. */
+  accumulate: number;
+  lr: number;
+  weightDecay: number;
+  warmup: number;
+  /** Global gradient-norm clip. */
+  clip: number;
+  loss: LossKind;
+  /** Validate (and save checkpoints) every this many optimiser steps, and after the last. */
+  validateEvery: number;
+  /** Read the loss back (a GPU sync) every this many steps. */
+  logEvery: number;
+  seed: number;
+  intensity: IntensitySpec;
+}
+
+export const DEFAULT_SETTINGS: Omit<TrainSettings, 'steps' | 'intensity'> = {
+  batchSize: 4, accumulate: 1, lr: 3e-5, weightDecay: 0.05, warmup: 20, clip: 1, loss: 'dicefocal',
+  validateEvery: 500, logEvery: 10, seed: 1234,
+};
+
+export interface Validation {
+  step: number;
+  /** The paper's Dice per class: one global Dice over all validation slices. */
+  dice: number[];
+  /** Mean of `dice` including background: TransSeg's checkpoint monitor val/mdice. */
+  meanDice: number;
+  /** MONAI's mean Dice over foreground classes, per case, empty truths excluded. */
+  monaiMeanDice: number;
+}
+
+export type LogRecord =
+  | { kind: 'train'; step: number; loss: number; lr: number; gradNorm: number; stepsPerSecond: number }
+  | ({ kind: 'validation' } & Validation);
+
+/** Where a run's files go; the CLI writes them to a folder (src/train/store-node.ts). */
+export interface TrainerStore {
+  saveModel(name: 'best' | 'last', tensors: Map<string, HostTensor>, step: number): Promise<void>;
+  saveState(state: TrainerState): Promise<void>;
+  log(record: LogRecord): Promise<void>;
+}
+
+/** What `--resume` restores besides the weights. */
+export interface TrainerState {
+  step: number;
+  optimizer: AdamWState;
+  best: Validation | null;
+}
+
+export interface Progress {
+  step: number;
+  steps: number;
+  loss: number | null;
+  stepsPerSecond: number;
+  etaSeconds: number;
+}
+
+/** TransSeg's rule (utils.py): no weight decay for names containing 'bias' or 'LayerNorm.weight'. */
+export function decays(name: string): boolean {
+  return !(name.includes('bias') || name.includes('LayerNorm.weight'));
+}
+
+const LOSSES = { dicefocal: diceFocalLoss, dicece: diceCELoss, ce: crossEntropyLoss } as const;
+
+export class Trainer {
+  readonly optimizer: AdamW;
+  private readonly samples: [number, number][];
+  private step = 0;
+  private best: Validation | null = null;
+
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly model: Segmenter,
+    private readonly train: LoadedCase[],
+    private readonly validation: LoadedCase[],
+    private readonly settings: TrainSettings,
+    private readonly store: TrainerStore,
+  ) {
+    const s = settings;
+    for (const key of ['steps', 'batchSize', 'accumulate', 'validateEvery', 'logEvery'] as const) {
+      if (!Number.isInteger(s[key]) || s[key] < 1) throw new Error(`train: ${key} must be a positive integer, got ${s[key]}`);
+    }
+    if (train.length === 0) throw new Error('train: no training cases');
+    if (train.some((c) => !c.label) || validation.some((c) => !c.label)) throw new Error('train: every training and validation case needs a label');
+    this.samples = train.flatMap((c, i) => Array.from({ length: c.dims[2] }, (_, k) => [i, k] as [number, number]));
+    const named = model.namedParameters();
+    this.optimizer = new AdamW([
+      { params: named.filter(([n]) => decays(n)).map(([, t]) => t), weightDecay: s.weightDecay },
+      { params: named.filter(([n]) => !decays(n)).map(([, t]) => t), weightDecay: 0 },
+    ], { lr: s.lr });
+  }
+
+  get currentStep(): number {
+    return this.step;
+  }
+
+  get bestValidation(): Validation | null {
+    return this.best;
+  }
+
+  /** Continues a run: the weights must already be loaded into the model. */
+  restore(state: TrainerState): void {
+    this.optimizer.loadState(state.optimizer);
+    this.step = state.step;
+    this.best = state.best;
+  }
+
+  /** Sample i of the run: epoch ⌊i/N⌋ visits all N slices in its own seeded order. */
+  private sample(i: number): { window: Float32Array; label: Float32Array } {
+    const n = this.samples.length;
+    const epoch = Math.floor(i / n);
+    const order = this.epochOrder(epoch);
+    const [caseIndex, k] = this.samples[order[i % n]];
+    const volume = this.train[caseIndex];
+    const size = this.model.encoder.config.imageSize;
+    const { window, label } = extractWindow(volume, k, this.model.encoder.config.depthSlices);
+    const resized = resizeWindow(window, size);
+    const resizedLabel = resizeNearest(label!, 1, [window.height, window.width], size);
+    const out = augment(resized, resizedLabel, rng(deriveSeed(this.settings.seed, 1, i)), size, { intensity: intensityTransform(this.settings.intensity) });
+    return { window: out.window.data, label: out.label };
+  }
+
+  private cachedEpoch = -1;
+  private cachedOrder: Uint32Array = new Uint32Array(0);
+  private epochOrder(epoch: number): Uint32Array {
+    if (epoch !== this.cachedEpoch) {
+      this.cachedOrder = permutation(this.samples.length, deriveSeed(this.settings.seed, 0, epoch));
+      this.cachedEpoch = epoch;
+    }
+    return this.cachedOrder;
+  }
+
+  /** One micro-batch: forward, loss ÷ accumulate, backward. Returns the (unscaled) loss tensor. */
+  private microStep(micro: number): Tensor {
+    const s = this.settings;
+    const c = this.model.encoder.config;
+    const [H, W] = c.imageSize;
+    const first = micro * s.batchSize;
+    const inputs = new Float32Array(s.batchSize * c.inChannels * c.depthSlices * H * W);
+    const targets = new Float32Array(s.batchSize * H * W);
+    for (let b = 0; b < s.batchSize; b++) {
+      const { window, label } = this.sample(first + b);
+      inputs.set(window, b * window.length);
+      targets.set(label, b * label.length);
+    }
+    return scope(() => {
+      const x = Tensor.fromArray(this.gpu, inputs, [s.batchSize, c.inChannels, c.depthSlices, H, W]);
+      const y = Tensor.fromArray(this.gpu, targets, [s.batchSize, H, W]);
+      const loss = LOSSES[s.loss](this.model.forward(x, { dropoutSeed: deriveSeed(s.seed, 2, micro) }), y);
+      backward(s.accumulate > 1 ? scale(loss, 1 / s.accumulate) : loss);
+      return loss;
+    });
+  }
+
+  async validate(): Promise<Validation> {
+    const classes = this.model.classes;
+    const dice = new DiceAccumulator(classes);
+    for (const volume of this.validation) {
+      const { labels } = await predictVolume(this.model, volume, { intensity: this.settings.intensity, batchSize: this.settings.batchSize });
+      dice.add(labels, volume.label!);
+    }
+    return {
+      step: this.step,
+      dice: dice.globalDice(),
+      meanDice: dice.globalMeanDice(true),
+      monaiMeanDice: dice.monaiMeanDice(false),
+    };
+  }
+
+  /** Trains up to `settings.steps`; validates, logs and saves along the way. */
+  async run(onProgress?: (p: Progress) => void): Promise<void> {
+    const s = this.settings;
+    const started = performance.now();
+    const startStep = this.step;
+    this.model.train();
+    while (this.step < s.steps) {
+      this.optimizer.setLearningRate(linearWarmupDecay(this.step, { warmup: s.warmup, total: s.steps, peak: s.lr }));
+      let loss: Tensor | null = null;
+      for (let m = 0; m < s.accumulate; m++) {
+        const l = this.microStep(this.step * s.accumulate + m);
+        if (m === 0) loss = l;
+        else l.dispose();
+      }
+      const gradNorm = this.optimizer.step({ clip: s.clip });
+      this.optimizer.zeroGrad();
+      this.step++;
+      const stepsPerSecond = (this.step - startStep) / ((performance.now() - started) / 1000);
+      const logNow = this.step % s.logEvery === 0 || this.step === s.steps;
+      let value: number | null = null;
+      if (logNow) {
+        value = await loss!.item();
+        await this.store.log({ kind: 'train', step: this.step, loss: value, lr: this.optimizer.lr, gradNorm: await gradNorm!.item(), stepsPerSecond });
+      }
+      loss!.dispose();
+      gradNorm?.dispose();
+      onProgress?.({ step: this.step, steps: s.steps, loss: value, stepsPerSecond, etaSeconds: (s.steps - this.step) / stepsPerSecond });
+      if (this.step % s.validateEvery === 0 || this.step === s.steps) await this.checkpoint();
+    }
+  }
+
+  /** Validates, saves the last (and, when better, the best) model and the resume state. */
+  private async checkpoint(): Promise<void> {
+    const result = this.validation.length > 0 ? await this.validate() : null;
+    this.model.train();
+    if (result) await this.store.log({ kind: 'validation', ...result });
+    const weights = await readWeights(this.model);
+    await this.store.saveModel('last', weights, this.step);
+    if (result && (!this.best || result.meanDice > this.best.meanDice)) {
+      this.best = result;
+      await this.store.saveModel('best', weights, this.step);
+    }
+    await this.store.saveState({ step: this.step, optimizer: await this.optimizer.state(), best: this.best });
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
