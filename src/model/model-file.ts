@@ -4,6 +4,7 @@
 // layout); a segmenter's are prefixed `encoder.` and its decoder's `decoder.`, as TransSeg names
 // them. See docs/checkpoints.md.
 
+import type { IntensitySpec } from '../data/intensity.js';
 import { validateConfig, type VitConfig } from './config.js';
 import type { SegmenterOptions } from './segmenter.js';
 
@@ -12,10 +13,8 @@ export const MODEL_FILE_VERSION = '1';
 
 /** How volumes are turned into model input; the pipeline that trained a model writes it. */
 export interface Preprocessing {
-  /** Intensity transform per channel: clip to [min, max] then scale to [0, 1], z-score inside the non-zero region, or none. */
-  intensity: { kind: 'clip'; min: number; max: number } | { kind: 'zscore' } | { kind: 'none' };
-  /** Crop to the bounding box of non-zero image voxels before resizing. */
-  cropForeground: boolean;
+  /** Intensity transform per channel (src/data/intensity.ts). */
+  intensity: IntensitySpec;
 }
 
 export interface EncoderFileHeader {

@@ -202,13 +202,16 @@ export class Trainer {
     };
   }
 
-  /** Trains up to `settings.steps`; validates, logs and saves along the way. */
-  async run(onProgress?: (p: Progress) => void): Promise<void> {
+  /**
+   * Trains up to `settings.steps` (or stops after step `until`, as an interrupted run would);
+   * validates, logs and saves along the way.
+   */
+  async run(onProgress?: (p: Progress) => void, until = this.settings.steps): Promise<void> {
     const s = this.settings;
     const started = performance.now();
     const startStep = this.step;
     this.model.train();
-    while (this.step < s.steps) {
+    while (this.step < Math.min(until, s.steps)) {
       this.optimizer.setLearningRate(linearWarmupDecay(this.step, { warmup: s.warmup, total: s.steps, peak: s.lr }));
       let loss: Tensor | null = null;
       for (let m = 0; m < s.accumulate; m++) {
