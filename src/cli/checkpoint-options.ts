@@ -6,6 +6,7 @@ import { loadCheckpointFile } from '../checkpoint/load.js';
 import type { AdaptedCheckpoint } from '../checkpoint/adapters.js';
 import { isCheckpointFormat, CHECKPOINT_FORMATS } from '../checkpoint/detect.js';
 import type { VitConfig } from '../model/config.js';
+import { required } from './flags.js';
 
 export const CHECKPOINT_FLAGS = {
   weights: { type: 'string' },
@@ -19,11 +20,6 @@ export interface CheckpointFlags {
   format?: string;
   preset?: string;
   config?: string;
-}
-
-export function required<T>(value: T | undefined, flag: string, command: string): T {
-  if (value === undefined) throw new Error(`${command}: --${flag} is required`);
-  return value;
 }
 
 async function readModelJson(path: string): Promise<Partial<VitConfig>> {

@@ -7,7 +7,8 @@ import { Gpu } from '../gpu/gpu.js';
 import { classifyImage } from '../infer/classify.js';
 import { decodePng } from '../io/png.js';
 import { pretrainedVit } from '../model/pretrained.js';
-import { CHECKPOINT_FLAGS, loadCheckpointFromFlags, required } from './checkpoint-options.js';
+import { CHECKPOINT_FLAGS, loadCheckpointFromFlags } from './checkpoint-options.js';
+import { required } from './flags.js';
 
 export async function classify(argv: string[]): Promise<string> {
   const { values } = parseArgs({ args: argv, options: { ...CHECKPOINT_FLAGS, image: { type: 'string' }, top: { type: 'string', default: '5' } } });

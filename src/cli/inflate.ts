@@ -4,13 +4,8 @@ import { parseArgs } from 'node:util';
 import { writeSafetensorsFile } from '../io/safetensors-node.js';
 import { inflateCheckpoint } from '../inflate/checkpoint.js';
 import { modelFileMetadata } from '../model/model-file.js';
-import { CHECKPOINT_FLAGS, loadCheckpointFromFlags, required } from './checkpoint-options.js';
-
-function positiveInt(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`inflate: --${flag} must be a positive integer, got '${value}'`);
-  return n;
-}
+import { CHECKPOINT_FLAGS, loadCheckpointFromFlags } from './checkpoint-options.js';
+import { positiveInteger, required } from './flags.js';
 
 export async function inflate(argv: string[]): Promise<string> {
   const { values } = parseArgs({
@@ -32,11 +27,11 @@ export async function inflate(argv: string[]): Promise<string> {
   const posInterp = values['pos-interp'];
   if (posInterp !== 'bicubic' && posInterp !== 'nearest') throw new Error(`inflate: --pos-interp must be 'bicubic' or 'nearest', got '${posInterp}'`);
   const checkpoint = await loadCheckpointFromFlags(values, 'inflate');
-  const size = values['image-size'] ? positiveInt('image-size', values['image-size']) : null;
+  const size = values['image-size'] ? positiveInteger(values['image-size'], 'image-size', 'inflate') : null;
   const imageSize: [number, number] = size ? [size, size] : checkpoint.config.imageSize;
   const options = {
-    depth: positiveInt('depth', values.depth),
-    inChannels: positiveInt('in-channels', values['in-channels']),
+    depth: positiveInteger(values.depth, 'depth', 'inflate'),
+    inChannels: positiveInteger(values['in-channels'], 'in-channels', 'inflate'),
     method,
     imageSize,
     positionInterpolation: posInterp,

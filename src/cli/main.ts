@@ -3,8 +3,11 @@
 
 import { classify } from './classify.js';
 import { doctor, formatDoctor } from './doctor.js';
+import { evaluate } from './evaluate.js';
 import { inflate } from './inflate.js';
 import { inspect } from './inspect.js';
+import { predict } from './predict.js';
+import { train } from './train.js';
 
 const USAGE = `usage: transseg <command> [options]
 
@@ -16,6 +19,17 @@ commands:
   inflate --weights W --out W3D.safetensors [--depth 5] [--in-channels 1]
           [--method centering|inflation] [--image-size 240] [--pos-interp bicubic|nearest]
                        turn a 2-D checkpoint into a 3-D TransSeg encoder
+  train --dataset dataset.json --out DIR (--weights W | --no-pretrained --preset P) [--force-2d]
+        [--steps 1000] [--batch-size 4] [--image-size S] [--intensity ct|clip:MIN,MAX|zscore|none]
+        [--remap 1:1,2:1] [--loss dicefocal|dicece|ce] [--validate-every 500] [--resume] ...
+                       fine-tune a segmenter; best/last checkpoints, metrics.jsonl, curves.png
+  predict --model M --input X --output Y [--probabilities P] [--batch-size 8]
+          [--overlay DIR [--slices k1,k2,...|auto]]
+                       segment a NIfTI file (or a,b for one file per modality), a folder of them
+                       or a dataset.json's test cases; labels in each input's geometry
+  evaluate --dataset dataset.json (--model M | --predictions DIR) [--split validation|training]
+          [--remap 1:1,2:1] [--report r.json]
+                       global and per-case Dice and HD95 (mm) per class on a labelled split
   Checkpoint options (inspect, classify, inflate): --format timm-vit|timm-beit|hf-vit|hf-beit|vit-pytorch
   (detected when absent), --preset NAME (e.g. vit_base_patch16_224, beit_base_patch16_224, vit4mnist),
   --config model.json (settings the weights cannot tell: heads, eps, ...). See docs/cli.md.
@@ -37,6 +51,15 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'inflate':
       console.log(await inflate(rest));
+      return 0;
+    case 'train':
+      console.log(await train(rest));
+      return 0;
+    case 'predict':
+      console.log(await predict(rest));
+      return 0;
+    case 'evaluate':
+      console.log(await evaluate(rest));
       return 0;
     case undefined:
     case '-h':

@@ -212,7 +212,8 @@ export class Trainer {
     const startStep = this.step;
     this.model.train();
     while (this.step < Math.min(until, s.steps)) {
-      this.optimizer.setLearningRate(linearWarmupDecay(this.step, { warmup: s.warmup, total: s.steps, peak: s.lr }));
+      // A run shorter than the warm-up warms up over all of it.
+      this.optimizer.setLearningRate(linearWarmupDecay(this.step, { warmup: Math.min(s.warmup, s.steps), total: s.steps, peak: s.lr }));
       let loss: Tensor | null = null;
       for (let m = 0; m < s.accumulate; m++) {
         const l = this.microStep(this.step * s.accumulate + m);

@@ -1,0 +1,356 @@
+// `transseg predict --model M --input X --output Y`: runs a trained segmenter on NIfTI volumes and
+// writes label maps in each input's exact geometry, optionally the class probabilities and PNG
+// overlays of chosen slices. See docs/cli.md.
+//
+// What --input may be:
+// - a NIfTI file (.nii, .nii.gz, .hdr): one case, a 3-D file, or a 4-D file holding every
+//   modality (channels last, as MSD stores them); or several files joined by commas, one per
+//   modality in the model's order. --output (and --probabilities) is then a file.
+// - a folder: each NIfTI file in it is one case, named by its file name. Files named as nnU-Net
+//   does, `<case>_0000.nii.gz`, `<case>_0001.nii.gz`, …, are the channels of case `<case>` in that
+//   order. --output is then a folder of `<case>.nii.gz`.
+// - a dataset.json: the cases of its `test` list, into an --output folder.
+//
+// Nothing is written until everything has been checked: the flags, the output paths (writable,
+// none of them an input file), the model file (a segmenter), and every input file (readable,
+// channels matching the model, one grid per case, --slices within it). A case that fails after
+// that (a GPU or disk error) stops the run with an error naming it; every file written before it
+// is complete (the NIfTI writer is atomic) and kept, and the error lists them.
+
+import { constants } from 'node:fs';
+import { access, mkdir, readdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { positiveInteger, required } from './flags.js';
+import { channelCount, fileStem } from '../data/dataset.js';
+import { readDatasetFile } from '../data/load-node.js';
+import { loadCase, type LoadedCase } from '../data/volume.js';
+import { Gpu } from '../gpu/gpu.js';
+import type { Affine } from '../io/affine.js';
+import { writeFileAtomically } from '../io/atomic-write.js';
+import { readNiftiFile, writeNiftiFile } from '../io/nifti-node.js';
+import type { NiftiVolume } from '../io/nifti.js';
+import { readSafetensorsFile } from '../io/safetensors-node.js';
+import type { SafetensorsFile } from '../io/safetensors.js';
+import { mostForegroundSlices, overlayPng, radiologicalView } from '../infer/overlay.js';
+import { predictVolume } from '../infer/predict.js';
+import { segmenterFromFile, type LoadedSegmenter } from '../model/segmenter-file.js';
+import { ProgressLine } from './progress.js';
+
+const NIFTI_NAME = /\.(nii|hdr)(\.gz)?$/i;
+const NIFTI_OUTPUT = /\.nii(\.gz)?$/i;
+/** nnU-Net's per-channel file names: `<case>_<4-digit channel>.nii.gz`. */
+const CHANNEL_FILE = /^(.+)_(\d{4})\.(nii|hdr)(\.gz)?$/i;
+
+/** One case to predict: its id names the output files; one path per image file. */
+interface InputCase {
+  id: string;
+  image: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers shared with `transseg evaluate`
+
+/** Reads a model file and builds its segmenter on `gpu`; errors name the file. */
+export async function loadSegmenterFile(gpu: Gpu, path: string, command: string): Promise<LoadedSegmenter> {
+  let file: SafetensorsFile;
+  try {
+    file = await readSafetensorsFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(code ? `${command}: cannot read --model ${path} (${code})` : `${command}: --model ${(e as Error).message}`);
+  }
+  try {
+    return segmenterFromFile(gpu, file, path);
+  } catch (e) {
+    throw new Error(`${command}: --model ${(e as Error).message}`);
+  }
+}
+
+/** The nearest existing folder at or above `path`. */
+async function existingAncestor(path: string): Promise<string> {
+  for (let p = resolve(path); ; p = dirname(p)) {
+    try {
+      await stat(p);
+      return p;
+    } catch {
+      if (p === dirname(p)) return p;
+    }
+  }
+}
+
+async function checkWritable(folder: string, what: string, command: string): Promise<void> {
+  try {
+    await access(folder, constants.W_OK);
+  } catch {
+    throw new Error(`${command}: ${what}: cannot write in ${folder}`);
+  }
+}
+
+/** `path` is to be a file written by us: not a folder, in a folder that exists and is writable. */
+export async function checkOutputFile(path: string, flag: string, command: string): Promise<void> {
+  if ((await stat(path).catch(() => null))?.isDirectory()) throw new Error(`${command}: --${flag} ${path} is a folder; give a file name`);
+  const folder = dirname(resolve(path));
+  if (!(await stat(folder).catch(() => null))?.isDirectory()) throw new Error(`${command}: --${flag} ${path}: the folder ${folder} does not exist`);
+  await checkWritable(folder, `--${flag} ${path}`, command);
+}
+
+/** `path` is to be a folder we write into: an existing folder, or one that can be created. */
+async function checkOutputFolder(path: string, flag: string): Promise<void> {
+  const existing = await stat(path).catch(() => null);
+  if (existing && !existing.isDirectory()) throw new Error(`predict: --${flag} ${path} is a file; give a folder (the input is a folder or a dataset.json)`);
+  await checkWritable(await existingAncestor(path), `--${flag} ${path}`, 'predict');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+/** The NIfTI files of a folder as cases; nnU-Net channel files are grouped (see above). */
+async function folderCases(folder: string): Promise<InputCase[]> {
+  const names = (await readdir(folder)).filter((n) => NIFTI_NAME.test(n)).sort();
+  if (names.length === 0) throw new Error(`predict: --input ${folder} holds no .nii, .nii.gz or .hdr files`);
+  const channels = new Map<string, { channel: number; path: string }[]>();
+  const cases: InputCase[] = [];
+  for (const name of names) {
+    const m = CHANNEL_FILE.exec(name);
+    if (!m) {
+      cases.push({ id: fileStem(name), image: [join(folder, name)] });
+      continue;
+    }
+    if (!channels.has(m[1])) channels.set(m[1], []);
+    channels.get(m[1])!.push({ channel: Number(m[2]), path: join(folder, name) });
+  }
+  for (const [id, files] of channels) {
+    const numbers = files.map((f) => f.channel).sort((a, b) => a - b);
+    if (numbers.some((c, k) => c !== k)) {
+      throw new Error(`predict: --input ${folder}: case ${id} has channel files ${numbers.map((c) => String(c).padStart(4, '0')).join(', ')}; they must be numbered from 0000 without gaps`);
+    }
+    cases.push({ id, image: files.sort((a, b) => a.channel - b.channel).map((f) => f.path) });
+  }
+  return cases.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** The cases --input names, and whether the outputs are single files or folders. */
+async function resolveInput(input: string): Promise<{ cases: InputCase[]; single: boolean }> {
+  if (input.includes(',')) {
+    const image = input.split(',');
+    if (image.some((p) => p === '')) throw new Error(`predict: --input ${input}: an empty path in the comma-separated list`);
+    return { cases: [{ id: fileStem(image[0]), image }], single: true };
+  }
+  const info = await stat(input).catch(() => null);
+  if (!info) throw new Error(`predict: --input ${input} does not exist`);
+  if (info.isDirectory()) return { cases: await folderCases(input), single: false };
+  if (/\.json$/i.test(input)) {
+    const dataset = await readDatasetFile(input);
+    if (dataset.test.length === 0) throw new Error(`predict: --input ${input} lists no "test" cases`);
+    return { cases: dataset.test.map((image) => ({ id: fileStem(image[0]), image })), single: false };
+  }
+  if (!NIFTI_NAME.test(input)) throw new Error(`predict: --input ${input}: expected a .nii, .nii.gz or .hdr file, a folder or a dataset.json`);
+  return { cases: [{ id: fileStem(input), image: [input] }], single: true };
+}
+
+function checkUniqueIds(cases: InputCase[]): void {
+  const seen = new Map<string, string>();
+  for (const c of cases) {
+    const first = seen.get(c.id);
+    if (first) throw new Error(`predict: the inputs ${first} and ${c.image[0]} would both write ${c.id}.nii.gz; rename one`);
+    seen.set(c.id, c.image[0]);
+  }
+}
+
+async function tryRead(path: string, problems: string[]): Promise<NiftiVolume | null> {
+  try {
+    return await readNiftiFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    problems.push(code ? `${path}: cannot read (${code})` : (e as Error).message);
+    return null;
+  }
+}
+
+/**
+ * Reads every input file once (a volume at a time) and collects every problem: unreadable files,
+ * channel counts that do not match the model, files of one case on different grids, --slices
+ * outside a volume. Throws them all at once.
+ */
+async function checkInputs(cases: InputCase[], channels: number, modalities: readonly string[], slices: number[] | null): Promise<void> {
+  const problems: string[] = [];
+  for (const c of cases) {
+    let grid: number[] | null = null;
+    let found = 0;
+    let readable = true;
+    for (const path of c.image) {
+      const volume = await tryRead(path, problems);
+      if (!volume) {
+        readable = false;
+        continue;
+      }
+      found += channelCount(volume);
+      const g = volume.dims.slice(0, 3);
+      if (grid && g.some((d, k) => d !== grid![k])) problems.push(`${path}: grid ${g.join('×')}, but ${c.image[0]} has ${grid.join('×')}`);
+      grid ??= g;
+    }
+    if (readable && found !== channels) {
+      problems.push(`${c.image.join(', ')}: ${found} channel${found === 1 ? '' : 's'}, but the model takes ${channels} (${modalities.join(', ')}${channels > 1 ? ', in this order' : ''})`);
+    }
+    const outside = grid ? (slices ?? []).filter((k) => k >= grid![2]) : [];
+    if (outside.length > 0) problems.push(`${c.image[0]}: --slices ${outside.join(',')} outside its ${grid![2]} slices (0..${grid![2] - 1})`);
+  }
+  if (problems.length > 0) {
+    throw new Error(`predict: ${problems.length} problem${problems.length === 1 ? '' : 's'} with the input; nothing was written:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flags and outputs
+
+interface Outputs {
+  /** The label file of a case. */
+  labels: (id: string) => string;
+  probabilities: ((id: string) => string) | null;
+  overlays: string | null;
+  /** 'auto' or slice numbers. */
+  slices: 'auto' | number[];
+}
+
+function parseSlices(text: string): 'auto' | number[] {
+  if (text === 'auto') return 'auto';
+  if (!/^\d+(,\d+)*$/.test(text)) throw new Error(`predict: --slices must be 'auto' or slice numbers like 10,20,30 (from 0), got '${text}'`);
+  return [...new Set(text.split(',').map(Number))].sort((a, b) => a - b);
+}
+
+/** Checks the output flags against the kind of input and returns where each case's files go. */
+async function planOutputs(
+  values: { output: string; probabilities?: string; overlay?: string; slices?: string },
+  cases: InputCase[], single: boolean,
+): Promise<Outputs> {
+  const { output, probabilities, overlay } = values;
+  if (values.slices !== undefined && overlay === undefined) throw new Error('predict: --slices chooses the slices of --overlay; give --overlay DIR too');
+  const inputs = new Set(cases.flatMap((c) => c.image.map((p) => resolve(p))));
+  const inFolder = (folder: string) => (id: string) => join(folder, `${id}.nii.gz`);
+  const plan: Outputs = {
+    labels: single ? () => output : inFolder(output),
+    probabilities: probabilities === undefined ? null : single ? () => probabilities : inFolder(probabilities),
+    overlays: overlay ?? null,
+    slices: parseSlices(values.slices ?? 'auto'),
+  };
+  for (const [flag, path] of [['output', output], ['probabilities', probabilities]] as const) {
+    if (path === undefined) continue;
+    if (!single) {
+      if (NIFTI_OUTPUT.test(path)) throw new Error(`predict: --${flag} ${path}: the input is a folder or a dataset.json, so this names a folder of <case>.nii.gz files; give a name without .nii / .nii.gz`);
+      await checkOutputFolder(path, flag);
+      continue;
+    }
+    if (!NIFTI_OUTPUT.test(path)) throw new Error(`predict: --${flag} ${path}: the name must end in .nii or .nii.gz (the input is one case)`);
+    await checkOutputFile(path, flag, 'predict');
+  }
+  if (overlay !== undefined) await checkOutputFolder(overlay, 'overlay');
+  if (probabilities !== undefined && resolve(probabilities) === resolve(output)) {
+    throw new Error(`predict: --output and --probabilities are both ${output}; give them different ${single ? 'files' : 'folders'}`);
+  }
+  for (const c of cases) {
+    for (const path of [plan.labels(c.id), plan.probabilities?.(c.id)]) {
+      if (path !== undefined && inputs.has(resolve(path))) throw new Error(`predict: writing ${path} would overwrite an input file`);
+    }
+  }
+  return plan;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Reads a case, keeping the affine of its first file (for the overlays' orientation). */
+async function loadInputCase(c: InputCase): Promise<{ volume: LoadedCase; affine: Affine }> {
+  let affine: Affine | null = null;
+  const volume = await loadCase(c, async (path) => {
+    const v = await readNiftiFile(path);
+    affine ??= v.affine;
+    return v;
+  });
+  return { volume, affine: affine! };
+}
+
+/** Writes the overlays of one case; returns their paths. */
+async function writeOverlays(folder: string, volume: LoadedCase, labels: Float32Array, affine: Affine, classes: number, slices: 'auto' | number[]): Promise<string[]> {
+  const [X, Y] = volume.dims;
+  const plane = X * Y;
+  const view = radiologicalView(affine);
+  const paths: string[] = [];
+  for (const k of slices === 'auto' ? mostForegroundSlices(labels, volume.dims) : slices) {
+    const slice = {
+      image: volume.image.subarray(k * plane, (k + 1) * plane), // channel 0: the first modality
+      labels: labels.subarray(k * plane, (k + 1) * plane),
+      size: [X, Y] as const,
+    };
+    const png = await overlayPng(slice, classes, view);
+    const path = join(folder, `${volume.id}_slice${k}.png`);
+    await writeFileAtomically(path, (file) => file.writeFile(png));
+    paths.push(path);
+  }
+  return paths;
+}
+
+const FLAGS = {
+  model: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, probabilities: { type: 'string' },
+  'batch-size': { type: 'string', default: '8' }, overlay: { type: 'string' }, slices: { type: 'string' },
+} as const;
+
+export async function predict(argv: string[]): Promise<string> {
+  const { values } = parseArgs({ args: argv, options: FLAGS });
+  const modelPath = required(values.model, 'model', 'predict');
+  const input = required(values.input, 'input', 'predict');
+  const output = required(values.output, 'output', 'predict');
+  const batchSize = positiveInteger(values['batch-size'], 'batch-size', 'predict');
+  const { cases, single } = await resolveInput(input);
+  checkUniqueIds(cases);
+  const plan = await planOutputs({ ...values, output }, cases, single);
+
+  const gpu = await Gpu.create();
+  try {
+    const { model, header } = await loadSegmenterFile(gpu, modelPath, 'predict');
+    try {
+      const K = model.classes;
+      await checkInputs(cases, header.encoder.inChannels, header.modalities, plan.slices === 'auto' ? null : plan.slices);
+      for (const folder of single ? [plan.overlays] : [output, values.probabilities, plan.overlays]) {
+        if (folder) await mkdir(folder, { recursive: true });
+      }
+      // Class ids 0..K−1: one byte while they fit, int16 (NIfTI-1's next signed type) beyond.
+      const datatype = K - 1 <= 255 ? 'uint8' : 'int16';
+      const written: string[] = [];
+      let slices = 0;
+      const started = performance.now();
+      for (const [i, c] of cases.entries()) {
+        try {
+          const { volume, affine } = await loadInputCase(c);
+          const progress = new ProgressLine(`predict ${c.id} (${i + 1}/${cases.length})`);
+          const prediction = await predictVolume(model, volume, {
+            intensity: header.preprocessing.intensity,
+            batchSize,
+            probabilities: plan.probabilities !== null,
+            onProgress: (done, total) => progress.update(done, total, 'slices'),
+          });
+          await writeNiftiFile(plan.labels(c.id), { dims: volume.dims, data: prediction.labels }, volume.geometry, { datatype });
+          written.push(plan.labels(c.id));
+          if (plan.probabilities) {
+            const path = plan.probabilities(c.id);
+            await writeNiftiFile(path, { dims: [...volume.dims, K], data: prediction.probabilities! }, volume.geometry, { datatype: 'float32' });
+            written.push(path);
+          }
+          if (plan.overlays) written.push(...await writeOverlays(plan.overlays, volume, prediction.labels, affine, K, plan.slices));
+          slices += volume.dims[2];
+        } catch (e) {
+          const kept = written.length > 0 ? `the ${written.length} file(s) written before it are complete and kept:\n${written.map((p) => `  ${p}`).join('\n')}` : 'nothing was written';
+          throw new Error(`predict: case ${c.id} (${c.image.join(', ')}) failed: ${(e as Error).message}\n${kept}`);
+        }
+      }
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      const parts = [`labels (${datatype}) in ${output}`];
+      if (values.probabilities) parts.push(`probabilities in ${values.probabilities}`);
+      if (plan.overlays) parts.push(`${written.filter((p) => p.endsWith('.png')).length} overlays in ${plan.overlays}`);
+      return `predicted ${cases.length} case${cases.length === 1 ? '' : 's'} (${slices} slices) in ${seconds} s: ${parts.join(', ')}`;
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    gpu.destroy();
+  }
+}
