@@ -105,6 +105,54 @@ fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
   }
 }
 
+// The same product for CPU adapters (lavapipe, SwiftShader): no workgroup memory and no barriers,
+// since there a barrier is a coroutine switch and the CPU caches already do what shared tiles do
+// on a GPU. An 8×8 workgroup covers a 64×64 tile; invocation (x, y) owns rows y + 8i and columns
+// x + 8j (i, j < 8), so the 8 invocations a CPU runs side by side in SIMD lanes read neighbouring
+// columns of B, and each A value they read is the same (a broadcast). Row and column offsets are
+// clamped into the matrices once, before the k loop, instead of branching inside it; results
+// outside C are simply not written.
+@compute @workgroup_size(8, 8)
+fn matmul_registers(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let batch = p.batch0 + wid.z;
+  let r = wid.y * 64u + lid.y;
+  let c = wid.x * 64u + lid.x;
+  // A[row, k] = A[aRow[i] + k·aStep]; B[k, col] = B[bCol[j] + k·bStep].
+  let aStep = select(1u, p.M, TRANS_A);
+  let bStep = select(p.N, 1u, TRANS_B);
+  var aRow: array<u32, 8>;
+  var bCol: array<u32, 8>;
+  for (var i = 0u; i < 8u; i++) {
+    aRow[i] = batch * p.strideA + min(r + 8u * i, p.M - 1u) * select(p.K, 1u, TRANS_A);
+    bCol[i] = batch * p.strideB + min(c + 8u * i, p.N - 1u) * select(1u, p.K, TRANS_B);
+  }
+  var lo: array<vec4f, 8>;  // columns c, c+8, c+16, c+24 of rows r + 8i
+  var hi: array<vec4f, 8>;  // columns c+32 … c+56
+  for (var k = 0u; k < p.K; k++) {
+    let ka = k * aStep;
+    let kb = k * bStep;
+    let b0 = vec4f(B[bCol[0] + kb], B[bCol[1] + kb], B[bCol[2] + kb], B[bCol[3] + kb]);
+    let b1 = vec4f(B[bCol[4] + kb], B[bCol[5] + kb], B[bCol[6] + kb], B[bCol[7] + kb]);
+    for (var i = 0u; i < 8u; i++) {
+      let a = vec4f(A[aRow[i] + ka]);
+      lo[i] = fma(a, b0, lo[i]);
+      hi[i] = fma(a, b1, hi[i]);
+    }
+  }
+  let baseC = batch * p.M * p.N;
+  for (var i = 0u; i < 8u; i++) {
+    let row = r + 8u * i;
+    if (row >= p.M) { continue; }
+    for (var j = 0u; j < 8u; j++) {
+      let col = c + 8u * j;
+      if (col >= p.N) { continue; }
+      var v = select(hi[i][j % 4u], lo[i][j % 4u], j < 4u);
+      if (HAS_BIAS) { v += bias[col]; }
+      C[baseC + row * p.N + col] = v;
+    }
+  }
+}
+
 // Gradient of the fused bias: column sums of dC viewed as rows×N. One invocation per column,
 // so neighbouring invocations read neighbouring addresses.
 struct BiasParams { rows: u32, N: u32 }

@@ -2,7 +2,7 @@ import { describe, it } from 'vitest';
 import { matmul } from '../src/ops/matmul.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { gradCheck, expectClose } from './helpers/check.js';
-import { testGpu } from './helpers/gpu.js';
+import { testGpu, testGpuVariant } from './helpers/gpu.js';
 import { randn } from './helpers/random.js';
 import { matmulRef } from './helpers/reference.js';
 
@@ -36,9 +36,9 @@ describe('matmul', () => {
     ['shared B (Linear)', 3, 7, 33, 65, false, false, true, true],
     ['shared Bᵀ (nn.Linear weight)', 2, 70, 20, 11, false, true, true, true],
   ];
-  for (const [name, batch, M, K, N, transA, transB, sharedB, bias] of cases) {
-    it(`forward and backward: ${name} (${batch}×${M}×${K}×${N})`, async () => {
-      const gpu = await testGpu();
+  for (const [name, batch, M, K, N, transA, transB, sharedB, bias] of cases) for (const cpu of [false, true]) {
+    it(`forward and backward: ${name} (${batch}×${M}×${K}×${N}), ${cpu ? 'register' : 'workgroup-tile'} kernel`, async () => {
+      const gpu = await testGpuVariant(cpu);
       const aShape = batch === 1 && !sharedB ? [] : [batch];
       await gradCheck({
         gpu,
@@ -56,8 +56,8 @@ describe('matmul', () => {
     });
   }
 
-  it('matches the reference on a 1024-long inner dimension', async () => {
-    const gpu = await testGpu();
+  for (const cpu of [false, true]) it(`matches the reference on a 1024-long inner dimension, ${cpu ? 'register' : 'workgroup-tile'} kernel`, async () => {
+    const gpu = await testGpuVariant(cpu);
     const [M, K, N] = [96, 1024, 80];
     const a = randn(M * K, 3), b = randn(K * N, 4);
     const out = matmul(Tensor.fromArray(gpu, a, [M, K]), Tensor.fromArray(gpu, b, [K, N]));
@@ -65,8 +65,8 @@ describe('matmul', () => {
     expectClose(await out.read(), matmulRef(a, b, M, K, N), { atol: 1e-4, rtol: 1e-5 }, 'matmul', 'forward K=1024');
   });
 
-  it('runs more than 65535 batches (the grid is split into chunks)', async () => {
-    const gpu = await testGpu();
+  for (const cpu of [false, true]) it(`runs more than 65535 batches (the grid is split into chunks), ${cpu ? 'register' : 'workgroup-tile'} kernel`, async () => {
+    const gpu = await testGpuVariant(cpu);
     const batch = 70001;
     const a = randn(batch * 2, 5), b = randn(batch * 2, 6);
     const out = matmul(Tensor.fromArray(gpu, a, [batch, 1, 2]), Tensor.fromArray(gpu, b, [batch, 2, 1]));

@@ -6,6 +6,11 @@ export type RuntimeName = 'node' | 'deno' | 'bun' | 'browser';
 export interface DeviceInfo {
   runtime: RuntimeName;
   adapter: { vendor: string; architecture: string; device: string; description: string };
+  /**
+   * A software adapter running on the CPU (Mesa lavapipe, SwiftShader). Kernels that have a
+   * CPU-friendly variant (no workgroup barriers) choose it when this is set.
+   */
+  cpu: boolean;
   features: string[];
   limits: Record<string, number>;
 }
@@ -74,6 +79,11 @@ async function getGpu(runtime: RuntimeName): Promise<GPU> {
 
 export interface DeviceOptions {
   powerPreference?: GPUPowerPreference;
+  /**
+   * Use the kernel variants written for CPU adapters (true) or for GPUs (false) whatever the
+   * adapter is; detected from the adapter when absent. Tests use it to run both variants.
+   */
+  cpuKernels?: boolean;
 }
 
 export async function acquireDevice(options: DeviceOptions = {}): Promise<AcquiredDevice> {
@@ -94,6 +104,8 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
   }
   const device = await adapter.requestDevice({ requiredLimits });
   const info = adapter.info;
+  const text = `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.device ?? ''} ${info?.description ?? ''}`;
+  const fallback = (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
   const limits: Record<string, number> = {};
   for (const name of WANTED_LIMITS) limits[name] = (device.limits as unknown as Record<string, number>)[name];
   return {
@@ -106,6 +118,7 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
         device: info?.device ?? '',
         description: info?.description ?? '',
       },
+      cpu: options.cpuKernels ?? (fallback || /llvmpipe|lavapipe|swiftshader/i.test(text)),
       features: [...adapter.features].sort(),
       limits,
     },

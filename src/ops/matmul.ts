@@ -52,10 +52,12 @@ function launch(a: Tensor, b: Tensor, o: MatmulOptions): Tensor {
   // The bias binding is part of the pipeline layout either way; without a bias, A stands in (never read).
   const buffers = [a, b, out, o.bias ?? a];
   const maxZ = a.gpu.limits.maxComputeWorkgroupsPerDimension;
+  // Both kernels cover 64×64 tiles of C: workgroup-memory tiles on a GPU, registers on a CPU adapter.
+  const entry = a.gpu.info.cpu ? 'matmul_registers' : 'matmul';
   for (let batch0 = 0; batch0 < batches; batch0 += maxZ) {
     a.gpu.dispatch({
       shader: 'matmul',
-      entry: 'matmul',
+      entry,
       constants: { TRANS_A: o.transA ? 1 : 0, TRANS_B: o.transB ? 1 : 0, HAS_BIAS: o.bias ? 1 : 0 },
       uniforms: uniforms([d.M, d.N, d.K, d.M * d.K, d.sharedB ? 0 : d.K * d.N, batch0]),
       buffers,
