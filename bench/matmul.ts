@@ -7,13 +7,7 @@ import { matmul } from '../src/ops/matmul.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { randn } from '../src/util/random.js';
 
-const sizes = process.argv.slice(2).map(Number);
-for (const cpuKernels of [false, true]) {
-const gpu = await Gpu.create({ cpuKernels });
-const variant = cpuKernels ? 'register blocks' : 'workgroup tiles';
-console.log(`adapter: ${gpu.info.adapter.description || gpu.info.adapter.vendor}; kernel: ${variant}`);
-console.log('| n | median ms | GFLOP/s |\n|---|---|---|');
-for (const n of sizes.length ? sizes : [256, 512, 1024]) {
+async function medianMs(gpu: Gpu, n: number): Promise<number> {
   const a = Tensor.fromArray(gpu, randn(n * n, 1), [n, n]);
   const b = Tensor.fromArray(gpu, randn(n * n, 2), [n, n]);
   const times: number[] = [];
@@ -21,15 +15,24 @@ for (const n of sizes.length ? sizes : [256, 512, 1024]) {
     const t0 = performance.now();
     const c = matmul(a, b);
     await gpu.sync();
-    const ms = performance.now() - t0;
+    times.push(performance.now() - t0);
     c.dispose();
-    if (i >= 2) times.push(ms); // the first runs compile the pipeline and warm the pool
   }
-  times.sort((x, y) => x - y);
-  const ms = times[Math.floor(times.length / 2)];
-  console.log(`| ${n} | ${ms.toFixed(1)} | ${((2 * n ** 3) / (ms / 1000) / 1e9).toFixed(2)} |`);
   a.dispose();
   b.dispose();
+  // The first two runs compile the pipeline and warm the pool.
+  const timed = times.slice(2).sort((x, y) => x - y);
+  return timed[Math.floor(timed.length / 2)];
 }
-gpu.destroy();
+
+const sizes = process.argv.slice(2).map(Number);
+for (const cpuKernels of [false, true]) {
+  const gpu = await Gpu.create({ cpuKernels });
+  console.log(`\nadapter: ${gpu.info.adapter.description || gpu.info.adapter.vendor}; kernel: ${cpuKernels ? 'register blocks' : 'workgroup tiles'}`);
+  console.log('| n | median ms | GFLOP/s |\n|---|---|---|');
+  for (const n of sizes.length ? sizes : [256, 512, 1024]) {
+    const ms = await medianMs(gpu, n);
+    console.log(`| ${n} | ${ms.toFixed(1)} | ${((2 * n ** 3) / (ms / 1000) / 1e9).toFixed(2)} |`);
+  }
+  gpu.destroy();
 }
