@@ -15,14 +15,16 @@ const present = existsSync(WEIGHTS);
 const dir = mkdtempSync(join(tmpdir(), 'transseg-cli-'));
 
 describe.skipIf(!present)(`transseg commands on vit4mnist${present ? '' : ' (skipped: ../shared/data is absent)'}`, () => {
-  it('classify prints the right digit as JSON', async () => {
-    const png = join(dir, 'seven.png');
-    writeFileSync(png, await encodePng({ width: 28, height: 28, channels: 1, data: drawDigit(7) }));
-    const out = JSON.parse(await classify(['--weights', WEIGHTS, '--preset', 'vit4mnist', '--image', png, '--top', '3']));
-    expect(out.top).toHaveLength(3);
-    expect(out.top[0].class).toBe(7);
-    expect(out.logits).toHaveLength(10);
-    expect(out.format).toBe('vit-pytorch');
+  it('classify prints the right digit as JSON for every digit 0–9', async () => {
+    for (let digit = 0; digit < 10; digit++) {
+      const png = join(dir, `digit${digit}.png`);
+      writeFileSync(png, await encodePng({ width: 28, height: 28, channels: 1, data: drawDigit(digit) }));
+      const out = JSON.parse(await classify(['--weights', WEIGHTS, '--preset', 'vit4mnist', '--image', png, '--top', '3']));
+      expect(out.top).toHaveLength(3);
+      expect(out.top[0].class, `digit ${digit}`).toBe(digit);
+      expect(out.logits).toHaveLength(10);
+      expect(out.format).toBe('vit-pytorch');
+    }
   });
 
   it('inspect reports the format, size and name map', async () => {

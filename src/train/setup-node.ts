@@ -13,7 +13,7 @@ import type { Gpu } from '../gpu/gpu.js';
 import { inflateCheckpoint } from '../inflate/checkpoint.js';
 import type { InflationMethod } from '../inflate/patch-embed.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
-import { PRESETS, type VitConfig } from '../model/config.js';
+import { PRESETS, validateConfig, type VitConfig } from '../model/config.js';
 import { loadWeights } from '../model/load-weights.js';
 import { readModelFileHeader, type SegmenterFileHeader } from '../model/model-file.js';
 import { loadVitWeights } from '../model/pretrained.js';
@@ -72,10 +72,13 @@ async function resolveEncoder(o: RunOptions, inChannels: number): Promise<Encode
   const size = (c: VitConfig): [number, number] => (o.imageSize ? [o.imageSize, o.imageSize] : c.imageSize);
   if (!o.weights) {
     if (o.pretrained !== false) throw new Error('train: --weights is required unless --no-pretrained is given');
-    const base = o.preset ? PRESETS[o.preset] : undefined;
-    if (!base) throw new Error(`train: without --weights, --preset must name the architecture (one of ${Object.keys(PRESETS).join(', ')})`);
-    const config = { ...base, ...o.modelJson, depthSlices: depth, inChannels, imageSize: size(base), finalNorm: 'none' as const, head: { kind: 'none' as const } };
-    return { config, tensors: null, provenance: { architecture: o.preset, pretrained: false } };
+    const base = o.preset === undefined ? undefined : PRESETS[o.preset];
+    if (o.preset !== undefined && !base) throw new Error(`train: unknown --preset '${o.preset}' (known: ${Object.keys(PRESETS).join(', ')})`);
+    if (!base && !o.modelJson) throw new Error(`train: without --weights, name the architecture with --preset (one of ${Object.keys(PRESETS).join(', ')}) or a full --config`);
+    const merged = { ...base, ...o.modelJson } as VitConfig;
+    const config = { ...merged, depthSlices: depth, inChannels, imageSize: size(merged), finalNorm: 'none' as const, head: { kind: 'none' as const } };
+    validateConfig(config, o.preset ? `train: preset '${o.preset}'` : 'train: the model JSON');
+    return { config, tensors: null, provenance: { architecture: o.preset ?? 'model JSON', pretrained: false } };
   }
   const file = await readSafetensorsFile(o.weights);
   const ours = readModelFileHeader(file.metadata, o.weights);
