@@ -12,6 +12,7 @@ import { relativePositionIndex } from '../src/inflate/relative-position.js';
 import { parseSafetensors, type SafetensorsFile, type SafetensorsTensor } from '../src/io/safetensors.js';
 import { PRESETS, type VitConfig } from '../src/model/config.js';
 import { expectClose } from './helpers/check.js';
+import { geluRef } from './helpers/reference.js';
 
 interface GoldenTensor { shape: number[]; data: number[] }
 interface GoldenModel {
@@ -298,26 +299,7 @@ describe('element mapping, against the raw fixture tensors', () => {
 
 // ---- an f64 forward of the canonical model, against the original architectures' golden outputs ----
 
-/** erf in f64: its Taylor series (positive terms) below 2.5, Laplace's continued fraction beyond. */
-function erf(x: number): number {
-  const y = Math.abs(x);
-  let r: number;
-  if (y < 2.5) {
-    let term = y;
-    let s = y;
-    for (let n = 1; term > 1e-17 * s; n++) {
-      term *= (2 * y * y) / (2 * n + 1);
-      s += term;
-    }
-    r = (2 / Math.sqrt(Math.PI)) * Math.exp(-y * y) * s;
-  } else {
-    let t = y;
-    for (let k = 200; k >= 1; k--) t = y + k / 2 / t;
-    r = 1 - Math.exp(-y * y) / (Math.sqrt(Math.PI) * t);
-  }
-  return x < 0 ? -r : r;
-}
-const gelu = (v: number) => 0.5 * v * (1 + erf(v / Math.SQRT2));
+
 
 /** rows × outputs = x (rows × inputs) · Wᵀ + b. */
 function linear(x: Float64Array, rows: number, w: HostTensor, b?: HostTensor): Float64Array {
@@ -401,7 +383,7 @@ function forwardRef(c: VitConfig, t: Map<string, HostTensor>, image: number[]): 
       x = x.map((v, j) => v + (gamma ? gamma.data[j % E] : 1) * branch[j]);
     };
     residual(linear(o, T, p(`${b}attn.proj.weight`), p(`${b}attn.proj.bias`)), t.get(`${b}ls1.gamma`));
-    const hidden = linear(layerNorm(x, T, p(`${b}norm2.weight`), p(`${b}norm2.bias`), c.eps), T, p(`${b}mlp.fc1.weight`), p(`${b}mlp.fc1.bias`)).map(gelu);
+    const hidden = linear(layerNorm(x, T, p(`${b}norm2.weight`), p(`${b}norm2.bias`), c.eps), T, p(`${b}mlp.fc1.weight`), p(`${b}mlp.fc1.bias`)).map(geluRef);
     residual(linear(hidden, T, p(`${b}mlp.fc2.weight`), p(`${b}mlp.fc2.bias`)), t.get(`${b}ls2.gamma`));
     blocks.push(x.slice());
   }
@@ -410,7 +392,7 @@ function forwardRef(c: VitConfig, t: Map<string, HostTensor>, image: number[]): 
   const head = c.head;
   if (head.kind === 'none') return { blocks, logits: new Float64Array(0) };
   if (head.kind === 'mlp') {
-    return { blocks, logits: linear(linear(x.subarray(0, E), 1, p('head.fc1.weight'), p('head.fc1.bias')).map(gelu), 1, p('head.fc2.weight'), p('head.fc2.bias')) };
+    return { blocks, logits: linear(linear(x.subarray(0, E), 1, p('head.fc1.weight'), p('head.fc1.bias')).map(geluRef), 1, p('head.fc2.weight'), p('head.fc2.bias')) };
   }
   let features: Float64Array = x.slice(0, E);
   if (head.pool === 'mean') {

@@ -6,6 +6,7 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { expectClose, gradCheck, type Tolerance } from './helpers/check.js';
 import { testGpu } from './helpers/gpu.js';
 import { randn, rng, uniform } from './helpers/random.js';
+import { erfcRef, geluRef } from './helpers/reference.js';
 
 // add, sub, mul: the exact result of two f32 operands rounded once is within half an ulp
 // (2⁻²⁴·|ref|; a cancelling sum is exact); 1.2e-7 allows one ulp.
@@ -60,31 +61,6 @@ function binaryRef(f: (x: number, y: number) => number, aShape: number[], bShape
   };
 }
 
-/**
- * erfc in f64, independent of the kernel's method: below 2.5, 1 - erf from erf's series with
- * positive terms, 2/√π·e^{-y²}·Σ 2ⁿy^{2n+1}/(1·3·…·(2n+1)); beyond, Laplace's continued fraction
- * e^{-y²}/√π · 1/(y + (1/2)/(y + 1/(y + (3/2)/(y + …)))).
- */
-function erfcRef(x: number): number {
-  const y = Math.abs(x);
-  let r: number;
-  if (y < 2.5) {
-    let term = y;
-    let s = y;
-    for (let n = 1; term > 1e-17 * s; n++) {
-      term *= (2 * y * y) / (2 * n + 1);
-      s += term;
-    }
-    r = 1 - (2 / Math.sqrt(Math.PI)) * Math.exp(-y * y) * s;
-  } else {
-    let t = y;
-    for (let k = 200; k >= 1; k--) t = y + k / 2 / t;
-    r = Math.exp(-y * y) / (Math.sqrt(Math.PI) * t);
-  }
-  return x < 0 ? 2 - r : r;
-}
-
-const geluRef = (x: number) => 0.5 * x * erfcRef(-x / Math.SQRT2);
 const geluGradRef = (x: number) => 0.5 * erfcRef(-x / Math.SQRT2) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
 
 /** n values with 0.5 <= |v| < 2 and random signs: safe divisors. */

@@ -2,7 +2,7 @@ import { describe, it } from 'vitest';
 import { matmul } from '../src/ops/matmul.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { gradCheck, expectClose } from './helpers/check.js';
-import { testGpu, testGpuVariant } from './helpers/gpu.js';
+import { testGpuVariant } from './helpers/gpu.js';
 import { randn } from './helpers/random.js';
 import { matmulRef } from './helpers/reference.js';
 
