@@ -131,6 +131,61 @@ fn conv_forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id)
   }
 }
 
+// conv_forward for CPU adapters (lavapipe, SwiftShader): the same GEMM without workgroup memory
+// or barriers (a barrier is a coroutine switch there). An 8×8 workgroup covers 64 output channels
+// × 64 output pixels; invocation (x, y) owns channels y + 8i and pixels x + 8j (i, j < 8), so the
+// invocations a CPU runs side by side read neighbouring pixels of the image and the same weight.
+// Each pixel's position and each k's (c, ky, kx) are worked out once, not per product.
+@compute @workgroup_size(8, 8)
+fn conv_forward_registers(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let img = conv.batch0 + wid.z;
+  let K = conv.C * conv.KH * conv.KW;
+  let N = conv.OH * conv.OW;
+  let area = conv.KH * conv.KW;
+  let m0 = wid.y * 64u + lid.y;
+  let n0 = wid.x * 64u + lid.x;
+  var py: array<i32, 8>;  // top-left input row and column of each pixel's window
+  var px: array<i32, 8>;
+  for (var j = 0u; j < 8u; j++) {
+    let n = min(n0 + 8u * j, N - 1u);
+    py[j] = i32((n / conv.OW) * conv.SH) - conv.padH;
+    px[j] = i32((n % conv.OW) * conv.SW) - conv.padW;
+  }
+  var lo: array<vec4f, 8>;  // pixels n0, n0+8, n0+16, n0+24 of channels m0 + 8i
+  var hi: array<vec4f, 8>;  // pixels n0+32 … n0+56
+  for (var k = 0u; k < K; k++) {
+    let c = k / area;
+    let ky = i32((k % area) / conv.KW);
+    let kx = i32(k % conv.KW);
+    let plane = (img * conv.C + c) * conv.H;
+    var v: array<f32, 8>;
+    for (var j = 0u; j < 8u; j++) {
+      let y = py[j] + ky;
+      let x = px[j] + kx;
+      let inside = y >= 0 && y < i32(conv.H) && x >= 0 && x < i32(conv.W);
+      v[j] = select(0.0, X[(plane + u32(clamp(y, 0, i32(conv.H) - 1))) * conv.W + u32(clamp(x, 0, i32(conv.W) - 1))], inside);
+    }
+    let b0 = vec4f(v[0], v[1], v[2], v[3]);
+    let b1 = vec4f(v[4], v[5], v[6], v[7]);
+    for (var i = 0u; i < 8u; i++) {
+      let w = vec4f(weight(m0 + 8u * i, k, K));
+      lo[i] = fma(w, b0, lo[i]);
+      hi[i] = fma(w, b1, hi[i]);
+    }
+  }
+  for (var i = 0u; i < 8u; i++) {
+    let m = m0 + 8u * i;
+    if (m >= conv.M) { continue; }
+    for (var j = 0u; j < 8u; j++) {
+      let n = n0 + 8u * j;
+      if (n >= N) { continue; }
+      var out = select(hi[i][j % 4u], lo[i][j % 4u], j < 4u);
+      if (HAS_BIAS) { out += bias[m]; }
+      Out[(img * conv.M + m) * N + n] = out;
+    }
+  }
+}
+
 // The weight gradient: the reduction runs over every (image, output pixel) pair, which is long
 // while the result is small, so it is split into chunks (wid.z) whose partial results land in
 // Out[z] and are added up by sum_partials. A [images, M, OH, OW] is what the patches are

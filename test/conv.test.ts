@@ -4,7 +4,7 @@ import { backward } from '../src/autograd/tape.js';
 import { scope } from '../src/tensor/scope.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { gradCheck, expectClose } from './helpers/check.js';
-import { testGpu } from './helpers/gpu.js';
+import { testGpu, testGpuVariant } from './helpers/gpu.js';
 import { randn } from './helpers/random.js';
 
 // Forward sums of unit-variance products over up to C·kh·kw = 153 terms: f32 rounding grows like
@@ -108,9 +108,9 @@ describe('conv2d', () => {
     ['1×1 padding 1 (input gradient crops)', [1, 2, 3, 4], 3, 1, 1, 1, true],
     ['weight gradient split over 1200 rows', [2, 1, 20, 30], 2, 3, 3, 1, true],
   ];
-  for (const [name, xShape, O, KH, KW, pad, bias] of cases) {
-    it(`forward and backward: ${name} (${xShape.join('×')} → ${O})`, async () => {
-      const gpu = await testGpu();
+  for (const [name, xShape, O, KH, KW, pad, bias] of cases) for (const cpu of [false, true]) {
+    it(`forward and backward: ${name} (${xShape.join('×')} → ${O}), ${cpu ? 'register' : 'workgroup-tile'} kernel`, async () => {
+      const gpu = await testGpuVariant(cpu);
       await gradCheck({
         gpu,
         kernel: 'conv2d',
@@ -123,8 +123,8 @@ describe('conv2d', () => {
     });
   }
 
-  it('matches the reference at 1×32×32×32 → 32, 3×3 pad 1, forward and all gradients', async () => {
-    const gpu = await testGpu();
+  for (const cpu of [false, true]) it(`matches the reference at 1×32×32×32 → 32, 3×3 pad 1, forward and all gradients, ${cpu ? 'register' : 'workgroup-tile'} kernel`, async () => {
+    const gpu = await testGpuVariant(cpu);
     const xShape = [1, 32, 32, 32], O = 32;
     const x = randn(32 * 32 * 32, 11), w = randn(O * 32 * 9, 12, 0.1), b = randn(O, 13), g = randn(O * 32 * 32, 14);
     const [xt, wt, bt] = [Tensor.fromArray(gpu, x, xShape), Tensor.fromArray(gpu, w, [O, 32, 3, 3]), Tensor.fromArray(gpu, b, [O])];
@@ -217,9 +217,9 @@ describe('patchEmbed3d', () => {
     ['70 embedding channels (two row tiles)', [1, 1, 1, 4, 4], 70, 2, 2, true],
     ['frozen input (x needs no gradient)', [2, 1, 2, 4, 4], 3, 2, 2, false],
   ];
-  for (const [name, xShape, E, PH, PW, xGrad] of cases) {
-    it(`forward and backward: ${name} (${xShape.join('×')}, ${PH}×${PW} → ${E})`, async () => {
-      const gpu = await testGpu();
+  for (const [name, xShape, E, PH, PW, xGrad] of cases) for (const cpu of [false, true]) {
+    it(`forward and backward: ${name} (${xShape.join('×')}, ${PH}×${PW} → ${E}), ${cpu ? 'register' : 'workgroup-tile'} kernel`, async () => {
+      const gpu = await testGpuVariant(cpu);
       const [, C, D] = xShape;
       await gradCheck({
         gpu,

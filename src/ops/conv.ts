@@ -77,7 +77,8 @@ function convForward(
   const out = Tensor.empty(x.gpu, shape);
   dispatchPerImage(x.gpu, g.B, [Math.ceil((g.OH * g.OW) / TILE), Math.ceil(g.M / TILE)], (batch0) => ({
     shader: 'conv',
-    entry: 'conv_forward',
+    // Both cover 64×64 tiles of the output: workgroup-memory tiles on a GPU, registers on a CPU adapter.
+    entry: x.gpu.info.cpu ? 'conv_forward_registers' : 'conv_forward',
     constants: { FLIP: flip ? 1 : 0, HAS_BIAS: bias ? 1 : 0 },
     uniforms: convUniforms(g, batch0, 0),
     // The bias binding is part of the pipeline layout either way; without a bias, the weight stands in.
