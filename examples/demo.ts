@@ -58,7 +58,7 @@ async function finetune(gpu: Gpu, name: string, options: Omit<RunOptions, 'datas
   let loss = NaN;
   await run.trainer.run((p) => {
     if (p.loss !== null) loss = p.loss;
-    progress.update(p.step, p.steps, `loss ${loss.toFixed(3)}  ${p.stepsPerSecond.toFixed(2)} steps/s`, p.etaSeconds);
+    progress.update(p.step, p.steps, `loss ${Number.isNaN(loss) ? '–' : loss.toFixed(3)}  ${p.stepsPerSecond.toFixed(2)} steps/s`, p.etaSeconds);
   });
   const trainSeconds = (performance.now() - started) / 1000;
   run.trainer.dispose();

@@ -96,7 +96,8 @@ export async function train(argv: string[]): Promise<string> {
     let lastLoss = NaN;
     await run.trainer.run((p) => {
       if (p.loss !== null) lastLoss = p.loss;
-      progress.update(p.step, p.steps, `loss ${lastLoss.toFixed(4)}  ${p.stepsPerSecond.toFixed(2)} steps/s`, p.etaSeconds);
+      const shown = Number.isNaN(lastLoss) ? '–' : lastLoss.toFixed(4); // nothing read back yet
+      progress.update(p.step, p.steps, `loss ${shown}  ${p.stepsPerSecond.toFixed(2)} steps/s`, p.etaSeconds);
     });
     const best = run.trainer.bestValidation;
     const seconds = (performance.now() - started) / 1000;
