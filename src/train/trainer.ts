@@ -10,7 +10,7 @@
 
 import { backward } from '../autograd/tape.js';
 import { augment } from '../data/augment.js';
-import { intensityTransform, type IntensitySpec } from '../data/intensity.js';
+import { intensityTransform, type IntensitySpec, type IntensityTransform } from '../data/intensity.js';
 import { resizeNearest, resizeWindow } from '../data/resize.js';
 import type { LoadedCase } from '../data/volume.js';
 import { extractWindow } from '../data/windows.js';
@@ -100,6 +100,7 @@ const LOSSES = { dicefocal: diceFocalLoss, dicece: diceCELoss, ce: crossEntropyL
 export class Trainer {
   readonly optimizer: AdamW;
   private readonly samples: [number, number][];
+  private readonly intensity: IntensityTransform;
   private step = 0;
   private best: Validation | null = null;
 
@@ -117,6 +118,7 @@ export class Trainer {
     }
     if (train.length === 0) throw new Error('train: no training cases');
     if (train.some((c) => !c.label) || validation.some((c) => !c.label)) throw new Error('train: every training and validation case needs a label');
+    this.intensity = intensityTransform(s.intensity);
     this.samples = train.flatMap((c, i) => Array.from({ length: c.dims[2] }, (_, k) => [i, k] as [number, number]));
     const named = model.namedParameters();
     this.optimizer = new AdamW([
@@ -151,7 +153,7 @@ export class Trainer {
     const { window, label } = extractWindow(volume, k, this.model.encoder.config.depthSlices);
     const resized = resizeWindow(window, size);
     const resizedLabel = resizeNearest(label!, 1, [window.height, window.width], size);
-    const out = augment(resized, resizedLabel, rng(deriveSeed(this.settings.seed, 1, i)), size, { intensity: intensityTransform(this.settings.intensity) });
+    const out = augment(resized, resizedLabel, rng(deriveSeed(this.settings.seed, 1, i)), size, { intensity: this.intensity });
     return { window: out.window.data, label: out.label };
   }
 
