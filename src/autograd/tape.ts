@@ -93,6 +93,12 @@ export function backward(output: Tensor, gradOutput?: Tensor): void {
   if (!gradOutput && output.size !== 1) {
     throw new Error(`backward() needs a one-element output or an explicit gradient; got [${output.shape.join(', ')}]`);
   }
+  if (!output.gradFn && !output.requiresGrad) {
+    throw new Error(
+      `backward(): the output [${output.shape.join(', ')}] does not depend on any tensor with requiresGrad ` +
+        '(was it made under noGrad, or by a view that is not recorded — use reshape() from ops/shape, not reshapeView)?',
+    );
+  }
   const entries = tape;
   tape = [];
   try {
