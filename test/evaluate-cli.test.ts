@@ -190,17 +190,19 @@ describe('spacingMm', () => {
 });
 
 describe('transseg evaluate --model', () => {
-  /** A tiny random segmenter for one CT channel and the three classes. */
-  async function writeModel(file: string): Promise<void> {
+  /** A tiny random segmenter for one CT channel and `labels` (the three classes by default). */
+  async function writeModel(file: string, recorded: Pick<SegmenterFileHeader, 'validationCases'> & { remap?: Record<number, number> } = {}, labels = Object.values(LABELS)): Promise<void> {
     const config: VitConfig = {
       embedDim: 16, depth: 1, heads: 2, mlpHidden: 32, patchSize: 4, imageSize: [8, 8], inChannels: 1, depthSlices: 3,
       eps: 1e-6, qkvBias: true, layerScale: false, positionEmbedding: true, relativePositionBias: false, prefixTokens: 1,
       finalNorm: 'none', head: { kind: 'none' }, normalization: { mean: [0], std: [1] },
     };
-    const model = new Segmenter(await testGpu(), 5, config, { classes: 3, decoder: 'convtrans', channels: 4 });
+    const segmenter = { classes: labels.length, decoder: 'convtrans', channels: 4 } as const;
+    const model = new Segmenter(await testGpu(), 5, config, segmenter);
     const header: SegmenterFileHeader = {
-      kind: 'segmenter', encoder: config, segmenter: { classes: 3, decoder: 'convtrans', channels: 4 }, labels: Object.values(LABELS),
-      modalities: ['CT'], preprocessing: { intensity: { kind: 'clip', aMin: -50, aMax: 250 } }, provenance: {},
+      kind: 'segmenter', encoder: config, segmenter, labels, modalities: ['CT'],
+      preprocessing: { intensity: { kind: 'clip', aMin: -50, aMax: 250 }, ...(recorded.remap ? { remap: recorded.remap } : {}) },
+      ...(recorded.validationCases ? { validationCases: recorded.validationCases } : {}), provenance: {},
     };
     const { tensors, metadata } = segmenterFileContents(header, await readWeights(model));
     model.dispose();
@@ -219,5 +221,24 @@ describe('transseg evaluate --model', () => {
     expect({ ...fromModel, model: null, predictions: null }).toEqual({ ...fromFiles, model: null, predictions: null });
     await expect(evaluate(['--dataset', path('dataset.json'), '--model', model, '--remap', '2:1']))
       .rejects.toThrow(/the model .*model\.safetensors has 3 classes \(background, organ, tumour\); .*dataset\.json declares 2 \(background, organ \+ tumour\) after --remap/);
+  });
+
+  it('uses the label remap and the validation cases the model file records', async () => {
+    const ids = ['c0', 'c1', 'c2', 'c3', 'c4'];
+    writeFileSync(path('recorded.json'), datasetJson({ training: ids.map((id) => ({ ...pair('A'), id })) }));
+    const model = path('recorded.safetensors');
+    await writeModel(model, { remap: { 2: 1 }, validationCases: ['c3', 'c1'] }, ['background', 'organ + tumour']);
+    await evaluate(['--dataset', path('recorded.json'), '--model', model, '--report', path('recorded-report.json')]);
+    const report = readReport(path('recorded-report.json'));
+    expect(report.remap).toEqual({ 2: 1 });
+    expect(report.classes.map((c) => c.name)).toEqual(['background', 'organ + tumour']);
+    expect(report.cases.map((c) => c.name)).toEqual(['c1', 'c3']); // in dataset order
+    // An explicit seeded split overrides the recorded one.
+    await evaluate(['--dataset', path('recorded.json'), '--model', model, '--val-fraction', '0.4', '--seed', '7', '--report', path('seeded-report.json')]);
+    expect(readReport(path('seeded-report.json')).cases.map((c) => c.name)).toEqual(splitCases(ids, { fraction: 0.4, seed: 7 }).validation);
+    // A recorded case the dataset lacks: the model came from another dataset.
+    await writeModel(path('foreign.safetensors'), { remap: { 2: 1 }, validationCases: ['elsewhere'] }, ['background', 'organ + tumour']);
+    await expect(evaluate(['--dataset', path('recorded.json'), '--model', path('foreign.safetensors')]))
+      .rejects.toThrow(/foreign\.safetensors was validated on cases this dataset's training list lacks \(elsewhere\)/);
   });
 });

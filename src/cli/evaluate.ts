@@ -49,11 +49,22 @@ export function spacingMm(header: NiftiHeader): Vec3 {
   return [x, y, z];
 }
 
-/** The split `transseg train` uses: the dataset's `validation` list, or a seeded split of `training`. */
-function splitOf(dataset: Dataset, split: 'validation' | 'training', fraction: number, seed: number): DatasetCase[] {
-  const parts = dataset.validation?.length
-    ? { train: dataset.training, validation: dataset.validation }
-    : splitCases(dataset.training, { fraction, seed });
+/**
+ * The split `transseg train` used: the dataset's `validation` list; else the validation cases the
+ * model file records; else (or with --val-fraction/--seed given) a seeded split of `training`.
+ */
+function splitOf(dataset: Dataset, split: 'validation' | 'training', recorded: string[] | undefined, seeded: { fraction: number; seed: number } | null, modelPath: string | undefined): DatasetCase[] {
+  let parts: { train: DatasetCase[]; validation: DatasetCase[] };
+  if (dataset.validation?.length) parts = { train: dataset.training, validation: dataset.validation };
+  else if (recorded && !seeded) {
+    const ids = new Set(dataset.training.map((c) => c.id));
+    const unknown = recorded.filter((id) => !ids.has(id));
+    if (unknown.length > 0) {
+      throw new Error(`evaluate: the model ${modelPath} was validated on cases this dataset's training list lacks (${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}); was it trained on another dataset? Give --val-fraction and --seed to split this one`);
+    }
+    const chosen = new Set(recorded);
+    parts = { train: dataset.training.filter((c) => !chosen.has(c.id)), validation: dataset.training.filter((c) => chosen.has(c.id)) };
+  } else parts = splitCases(dataset.training, seeded ?? { fraction: 0.2, seed: 1234 });
   return split === 'validation' ? parts.validation : parts.train;
 }
 
@@ -101,8 +112,8 @@ async function readPredictionCase(path: string, entry: DatasetCase, remap: Label
 
 const FLAGS = {
   dataset: { type: 'string' }, model: { type: 'string' }, predictions: { type: 'string' },
-  split: { type: 'string', default: 'validation' }, 'val-fraction': { type: 'string', default: '0.2' },
-  seed: { type: 'string', default: '1234' }, remap: { type: 'string' }, 'batch-size': { type: 'string', default: '8' },
+  split: { type: 'string', default: 'validation' }, 'val-fraction': { type: 'string' },
+  seed: { type: 'string' }, remap: { type: 'string' }, 'batch-size': { type: 'string', default: '8' },
   report: { type: 'string' },
 } as const;
 
@@ -114,40 +125,42 @@ export async function evaluate(argv: string[]): Promise<string> {
   }
   const split = values.split;
   if (split !== 'validation' && split !== 'training') throw new Error(`evaluate: --split must be 'validation' or 'training', got '${split}'`);
-  const fraction = Number(values['val-fraction']);
-  if (!(fraction > 0 && fraction < 1)) throw new Error(`evaluate: --val-fraction must be in (0, 1), got '${values['val-fraction']}'`);
-  const seed = Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new Error(`evaluate: --seed must be an integer >= 0, got '${values.seed}'`);
+  // An explicit --val-fraction or --seed asks for a seeded split (defaults 0.2 and 1234, as train's).
+  const seeded = values['val-fraction'] !== undefined || values.seed !== undefined
+    ? { fraction: Number(values['val-fraction'] ?? '0.2'), seed: Number(values.seed ?? '1234') } : null;
+  if (seeded && !(seeded.fraction > 0 && seeded.fraction < 1)) throw new Error(`evaluate: --val-fraction must be in (0, 1), got '${values['val-fraction']}'`);
+  if (seeded && !(Number.isInteger(seeded.seed) && seeded.seed >= 0)) throw new Error(`evaluate: --seed must be an integer >= 0, got '${values.seed}'`);
   const batchSize = positiveInteger(values['batch-size'], 'batch-size', 'evaluate');
-  const remap = values.remap ? parseRemap(values.remap, 'evaluate') : {};
+  const flagRemap = values.remap ? parseRemap(values.remap, 'evaluate') : undefined;
   if (values.report !== undefined) await checkOutputFile(values.report, 'report', 'evaluate');
 
   const dataset = await readDatasetFile(datasetPath).catch((e: NodeJS.ErrnoException) => {
     throw new Error(e.code ? `evaluate: cannot read --dataset ${datasetPath} (${e.code})` : `evaluate: ${e.message}`);
   });
-  const classNames = Object.values(remapLabels(dataset.labels, remap));
-  const cases = splitOf(dataset, split, fraction, seed);
-  if (cases.length === 0) throw new Error(`evaluate: ${datasetPath} has no ${split} cases`);
-
-  const predictionFiles = new Map<string, string>();
-  if (values.predictions !== undefined) {
-    const missing: string[] = [];
-    for (const c of cases) {
-      const path = await findPrediction(values.predictions, c.id);
-      if (path) predictionFiles.set(c.id, path);
-      else missing.push(c.id);
-    }
-    if (missing.length > 0) {
-      throw new Error(`evaluate: --predictions ${values.predictions} has no <id>.nii.gz or <id>.nii for ${missing.length} of the ${cases.length} ${split} cases: ${missing.join(', ')}`);
-    }
-  }
-
   const gpu = values.model !== undefined ? await Gpu.create() : null;
   try {
     const loaded = gpu ? await loadSegmenterFile(gpu, values.model!, 'evaluate') : null;
     try {
+      // The model file records the label remap and the validation cases of its training run.
+      const remap = flagRemap ?? loaded?.header.preprocessing.remap ?? {};
+      const classNames = Object.values(remapLabels(dataset.labels, remap));
+      const cases = splitOf(dataset, split, loaded?.header.validationCases, seeded, values.model);
+      if (cases.length === 0) throw new Error(`evaluate: ${datasetPath} has no ${split} cases`);
+
+      const predictionFiles = new Map<string, string>();
+      if (values.predictions !== undefined) {
+        const missing: string[] = [];
+        for (const c of cases) {
+          const path = await findPrediction(values.predictions, c.id);
+          if (path) predictionFiles.set(c.id, path);
+          else missing.push(c.id);
+        }
+        if (missing.length > 0) {
+          throw new Error(`evaluate: --predictions ${values.predictions} has no <id>.nii.gz or <id>.nii for ${missing.length} of the ${cases.length} ${split} cases: ${missing.join(', ')}`);
+        }
+      }
       if (loaded && loaded.model.classes !== classNames.length) {
-        throw new Error(`evaluate: the model ${values.model} has ${loaded.model.classes} classes (${loaded.header.labels.join(', ')}); ${datasetPath} declares ${classNames.length} (${classNames.join(', ')})${values.remap ? ' after --remap' : '; was it trained with --remap?'}`);
+        throw new Error(`evaluate: the model ${values.model} has ${loaded.model.classes} classes (${loaded.header.labels.join(', ')}); ${datasetPath} declares ${classNames.length} (${classNames.join(', ')})${flagRemap ? ' after --remap' : Object.keys(remap).length ? ' after the model\'s recorded remap' : '; was it trained with --remap?'}`);
       }
       const dice = new DiceAccumulator(classNames.length);
       const perCase: CaseMetrics[] = [];

@@ -4,6 +4,7 @@
 // layout); a segmenter's are prefixed `encoder.` and its decoder's `decoder.`, as TransSeg names
 // them. See docs/checkpoints.md.
 
+import type { LabelRemap } from '../data/dataset.js';
 import type { IntensitySpec } from '../data/intensity.js';
 import { validateConfig, type VitConfig } from './config.js';
 import type { SegmenterOptions } from './segmenter.js';
@@ -15,6 +16,8 @@ export const MODEL_FILE_VERSION = '1';
 export interface Preprocessing {
   /** Intensity transform per channel (src/data/intensity.ts). */
   intensity: IntensitySpec;
+  /** Label values merged before training (`--remap`, e.g. BRATS 1,2,3 → whole tumour 1); absent for none. */
+  remap?: LabelRemap;
 }
 
 export interface EncoderFileHeader {
@@ -35,6 +38,8 @@ export interface SegmenterFileHeader {
   /** Modality names, one per input channel. */
   modalities: string[];
   preprocessing: Preprocessing;
+  /** Ids of the dataset cases the training run validated on (its split), for `evaluate`. */
+  validationCases?: string[];
   provenance: Record<string, unknown>;
 }
 
@@ -70,7 +75,8 @@ export function readModelFileHeader(metadata: Record<string, string>, fileName: 
     if (!Array.isArray(labels) || labels.length !== segmenter.classes) {
       throw new Error(`${fileName}: __metadata__.labels must name all ${segmenter.classes} classes`);
     }
-    return { kind: 'segmenter', encoder, segmenter, labels, modalities: parse('modalities'), preprocessing: parse('preprocessing'), provenance };
+    return { kind: 'segmenter', encoder, segmenter, labels, modalities: parse('modalities'), preprocessing: parse('preprocessing'),
+      ...(metadata.validationCases !== undefined ? { validationCases: parse<string[]>('validationCases') } : {}), provenance };
   }
   throw new Error(`${fileName}: unknown model file kind '${metadata.kind}' (expected 'encoder' or 'segmenter')`);
 }

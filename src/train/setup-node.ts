@@ -122,7 +122,8 @@ export async function prepareRun(gpu: Gpu, o: RunOptions, log: (line: string) =>
     segmenter,
     labels,
     modalities: Array.from({ length: channels }, (_, k) => dataset.modality[k] ?? `channel ${k}`),
-    preprocessing: { intensity: settings.intensity },
+    preprocessing: { intensity: settings.intensity, ...(o.remap && Object.keys(o.remap).length ? { remap: o.remap } : {}) },
+    validationCases: split.validation.map((c) => c.id),
     provenance: { dataset: o.dataset, force2d: Boolean(o.force2d), ...encoder.provenance, settings },
   };
 
