@@ -33,7 +33,7 @@ import type { NiftiVolume } from '../io/nifti.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import type { SafetensorsFile } from '../io/safetensors.js';
 import { mostForegroundSlices, overlayPng, radiologicalView } from '../infer/overlay.js';
-import { predictVolume } from '../infer/predict.js';
+import { channelMismatch, labelDatatype, predictCase } from '../infer/predict-file.js';
 import { segmenterFromFile, type LoadedSegmenter } from '../model/segmenter-file.js';
 import { ProgressLine } from './progress.js';
 
@@ -190,9 +190,8 @@ async function checkInputs(cases: InputCase[], channels: number, modalities: rea
       if (grid && g.some((d, k) => d !== grid![k])) problems.push(`${path}: grid ${g.join('×')}, but ${c.image[0]} has ${grid.join('×')}`);
       grid ??= g;
     }
-    if (readable && found !== channels) {
-      problems.push(`${c.image.join(', ')}: ${found} channel${found === 1 ? '' : 's'}, but the model takes ${channels} (${modalities.join(', ')}${channels > 1 ? ', in this order' : ''})`);
-    }
+    const mismatch = readable ? channelMismatch(found, channels, modalities) : null;
+    if (mismatch) problems.push(`${c.image.join(', ')}: ${mismatch}`);
     const outside = grid ? (slices ?? []).filter((k) => k >= grid![2]) : [];
     if (outside.length > 0) problems.push(`${c.image[0]}: --slices ${outside.join(',')} outside its ${grid![2]} slices (0..${grid![2] - 1})`);
   }
@@ -306,15 +305,15 @@ export async function predict(argv: string[]): Promise<string> {
 
   const gpu = await Gpu.create();
   try {
-    const { model, header } = await loadSegmenterFile(gpu, modelPath, 'predict');
+    const loaded = await loadSegmenterFile(gpu, modelPath, 'predict');
+    const { model, header } = loaded;
     try {
       const K = model.classes;
       await checkInputs(cases, header.encoder.inChannels, header.modalities, plan.slices === 'auto' ? null : plan.slices);
       for (const folder of single ? [plan.overlays] : [output, values.probabilities, plan.overlays]) {
         if (folder) await mkdir(folder, { recursive: true });
       }
-      // Class ids 0..K−1: one byte while they fit, int16 (NIfTI-1's next signed type) beyond.
-      const datatype = K - 1 <= 255 ? 'uint8' : 'int16';
+      const datatype = labelDatatype(K);
       const written: string[] = [];
       let slices = 0;
       const started = performance.now();
@@ -322,20 +321,19 @@ export async function predict(argv: string[]): Promise<string> {
         try {
           const { volume, affine } = await loadInputCase(c);
           const progress = new ProgressLine(`predict ${c.id} (${i + 1}/${cases.length})`);
-          const prediction = await predictVolume(model, volume, {
-            intensity: header.preprocessing.intensity,
+          const { labels, probabilities } = await predictCase(loaded, volume, {
             batchSize,
             probabilities: plan.probabilities !== null,
             onProgress: (done, total) => progress.update(done, total, 'slices'),
           });
-          await writeNiftiFile(plan.labels(c.id), { dims: volume.dims, data: prediction.labels }, volume.geometry, { datatype });
+          await writeNiftiFile(plan.labels(c.id), labels, volume.geometry, { datatype: labels.datatype });
           written.push(plan.labels(c.id));
           if (plan.probabilities) {
             const path = plan.probabilities(c.id);
-            await writeNiftiFile(path, { dims: [...volume.dims, K], data: prediction.probabilities! }, volume.geometry, { datatype: 'float32' });
+            await writeNiftiFile(path, probabilities!, volume.geometry, { datatype: probabilities!.datatype });
             written.push(path);
           }
-          if (plan.overlays) written.push(...await writeOverlays(plan.overlays, volume, prediction.labels, affine, K, plan.slices));
+          if (plan.overlays) written.push(...await writeOverlays(plan.overlays, volume, labels.data, affine, K, plan.slices));
           slices += volume.dims[2];
         } catch (e) {
           const kept = written.length > 0 ? `the ${written.length} file(s) written before it are complete and kept:\n${written.map((p) => `  ${p}`).join('\n')}` : 'nothing was written';

@@ -1,0 +1,58 @@
+// One case as `transseg predict` handles it, in plain TypeScript (no Node), so that the browser
+// page (web/) runs literally the same code as the command line: the check of the input's channels
+// against the model file, the prediction with the file's preprocessing, and the volumes to write
+// in the input's geometry. Writing them (writeNifti, or writeNiftiFile on disk) is the caller's.
+
+import type { LoadedCase } from '../data/volume.js';
+import type { NiftiWriteDatatype } from '../io/nifti-write.js';
+import type { LoadedSegmenter } from '../model/segmenter-file.js';
+import { predictVolume } from './predict.js';
+
+/** Why `found` input channels do not fit a model taking `channels` (named `modalities`), or null. */
+export function channelMismatch(found: number, channels: number, modalities: readonly string[]): string | null {
+  if (found === channels) return null;
+  return `${found} channel${found === 1 ? '' : 's'}, but the model takes ${channels} (${modalities.join(', ')}${channels > 1 ? ', in this order' : ''})`;
+}
+
+/** Class ids 0..K−1: one byte while they fit, int16 (NIfTI-1's next signed type) beyond. */
+export function labelDatatype(classes: number): 'uint8' | 'int16' {
+  return classes - 1 <= 255 ? 'uint8' : 'int16';
+}
+
+/** A volume to write with writeNifti in the input's geometry, and the type to store it as. */
+export interface PredictionVolume {
+  dims: number[];
+  /** x fastest (NIfTI order); for probabilities one volume per class, class outermost. */
+  data: Float32Array;
+  datatype: NiftiWriteDatatype;
+}
+
+export interface CasePrediction {
+  /** Class ids on the input's grid [X, Y, Z]. */
+  labels: PredictionVolume;
+  /** Class probabilities [X, Y, Z, K] as float32, when asked for. */
+  probabilities?: PredictionVolume;
+}
+
+export interface PredictCaseOptions {
+  /** Windows per forward pass (predictVolume's default when absent). */
+  batchSize?: number;
+  probabilities?: boolean;
+  onProgress?: (slicesDone: number, slices: number) => void;
+}
+
+/** Segments one loaded case with a model file's segmenter and preprocessing. */
+export async function predictCase(loaded: LoadedSegmenter, volume: LoadedCase, options: PredictCaseOptions = {}): Promise<CasePrediction> {
+  const { model, header } = loaded;
+  const K = model.classes;
+  const prediction = await predictVolume(model, volume, {
+    intensity: header.preprocessing.intensity,
+    batchSize: options.batchSize,
+    probabilities: options.probabilities,
+    onProgress: options.onProgress,
+  });
+  return {
+    labels: { dims: [...volume.dims], data: prediction.labels, datatype: labelDatatype(K) },
+    probabilities: prediction.probabilities && { dims: [...volume.dims, K], data: prediction.probabilities, datatype: 'float32' },
+  };
+}

@@ -1,0 +1,231 @@
+// The browser page end to end in a real headless Chromium, WebGPU on SwiftShader: the page served
+// by scripts/web.mjs, a tiny model and a phantom volume chosen through its file inputs, segmented
+// on the browser's WebGPU, the downloads compared with what `transseg predict` writes in Node
+// (Dawn on lavapipe) for the same inputs. Also: multi-modal inputs (one file per modality, and a
+// 4-D file), drag-and-drop, the messages without WebGPU, and that the page asks nothing of any
+// origin but its own. Skipped when /usr/bin/chromium is absent (CI installs it).
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { predict } from '../src/cli/predict.js';
+import { readNifti } from '../src/io/nifti.js';
+import { DIMS, writeModel, writeVolumes, type VolumeFiles } from './browser/fixtures.js';
+import { startPageServer, type PageServer } from './browser/server.js';
+import { testGpu } from './helpers/gpu.js';
+import { reportError } from './helpers/report.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOT = 'test-artifacts/browser-viewer.png';
+const HEADER_BYTES = 352; // NIfTI-1 header and extension flag, as nifti-write.ts writes them
+
+// Node runs the kernels on lavapipe, the page on SwiftShader: two f32 implementations whose exp,
+// division and fused multiply-adds may round differently in the last bit. Through the one tiny
+// transformer block those ulps reach the probabilities as ~1e-7; 1e-5 leaves room and still
+// catches any real difference (a wrong window, resize or intensity step moves them by > 1e-2).
+const PROBABILITY_TOL = 1e-5;
+
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) console.warn(`test/browser.test.ts skipped: no Chromium at ${CHROMIUM} (Debian: apt-get install chromium)`);
+
+interface Outputs {
+  labels: Buffer;
+  probabilities?: Buffer;
+  seconds: number;
+}
+
+/** Voxels of two gzipped NIfTI files of the same header, as numbers. */
+function voxels(gz: Buffer, datatype: 'uint8' | 'float32'): Float32Array | Uint8Array {
+  const bytes = gunzipSync(gz).subarray(HEADER_BYTES);
+  return datatype === 'uint8' ? new Uint8Array(bytes) : new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+/** The same NIfTI header (geometry, datatype, dims) byte for byte. */
+function expectSameHeader(browser: Buffer, node: Buffer): void {
+  const [b, n] = [gunzipSync(browser), gunzipSync(node)];
+  expect(b.length).toBe(n.length);
+  expect(b.subarray(0, HEADER_BYTES).equals(n.subarray(0, HEADER_BYTES)), 'NIfTI header bytes').toBe(true);
+}
+
+/** Labels identical voxel for voxel: the whole decompressed files are equal. */
+function expectSameLabels(browser: Buffer, node: Buffer): void {
+  expectSameHeader(browser, node);
+  const [b, n] = [voxels(browser, 'uint8'), voxels(node, 'uint8')];
+  expect(b.filter((v, i) => v !== n[i]).length, 'voxels labelled differently').toBe(0);
+  expect(new Set(b).size, 'the random model predicts more than one class').toBeGreaterThan(1);
+}
+
+function expectCloseProbabilities(browser: Buffer, node: Buffer, check: string): void {
+  expectSameHeader(browser, node);
+  const [b, n] = [voxels(browser, 'float32'), voxels(node, 'float32')];
+  let worst = 0;
+  for (let i = 0; i < n.length; i++) worst = Math.max(worst, Math.abs(b[i] - n[i]));
+  reportError('browser page', check, worst, worst); // probabilities lie in [0, 1]: absolute is the scale
+  expect(worst).toBeLessThanOrEqual(PROBABILITY_TOL);
+}
+
+describe.skipIf(!haveChromium)('the browser page (Chromium, WebGPU on SwiftShader)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'transseg-browser-'));
+  const MODEL_CT = join(dir, 'ct.safetensors');
+  const MODEL_MM = join(dir, 'two.safetensors');
+  let volumes: VolumeFiles;
+  let server: PageServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  const requests: string[] = [];
+  const problems: string[] = [];
+  const timings: string[] = [];
+
+  beforeAll(async () => {
+    const gpu = await testGpu();
+    await writeModel(gpu, MODEL_CT, ['CT'], 21);
+    await writeModel(gpu, MODEL_MM, ['CT', 'contrast'], 22);
+    volumes = await writeVolumes(dir);
+    server = await startPageServer();
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'] });
+    context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1200, height: 1000 } });
+    context.on('request', (r) => requests.push(r.url()));
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    if (timings.length > 0) console.log(`segmentation time, same inputs (${DIMS.join('×')} voxels):\n${timings.join('\n')}`);
+  });
+
+  async function openPage(init?: () => void): Promise<Page> {
+    const page = await context.newPage();
+    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    if (init) await page.addInitScript(init);
+    await page.goto(server.url);
+    return page;
+  }
+
+  async function chooseModel(page: Page, file: string): Promise<void> {
+    await page.setInputFiles('#model-file', file);
+    await expect.poll(() => page.textContent('#model-info')).toContain(basename(file));
+  }
+
+  async function download(page: Page, selector: string): Promise<Buffer> {
+    const [file] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+    return readFileSync((await file.path())!);
+  }
+
+  /** Clicks Segment, waits for the result (or the page's error) and fetches the downloads. */
+  async function segmentInPage(page: Page, probabilities: boolean): Promise<Outputs> {
+    await page.setChecked('#want-probabilities', probabilities);
+    await page.waitForSelector('#run:enabled');
+    await page.click('#run');
+    await page.waitForFunction(() => document.getElementById('timing')!.dataset.seconds || document.getElementById('message')!.textContent, null, { timeout: 240_000 });
+    expect(await page.textContent('#message')).toBe('');
+    return {
+      seconds: Number(await page.getAttribute('#timing', 'data-seconds')),
+      labels: await download(page, '#download-labels'),
+      probabilities: probabilities ? await download(page, '#download-probabilities') : undefined,
+    };
+  }
+
+  /** `transseg predict` in this process, for the same model and files. */
+  async function predictInNode(name: string, model: string, images: string[], probabilities: boolean): Promise<Outputs & { summary: string }> {
+    const out = join(dir, 'node', name);
+    mkdirSync(out, { recursive: true });
+    const files = { labels: join(out, 'seg.nii.gz'), probabilities: join(out, 'prob.nii.gz') };
+    const started = performance.now();
+    const summary = await predict(['--model', model, '--input', images.join(','), '--output', files.labels, ...(probabilities ? ['--probabilities', files.probabilities] : [])]);
+    return {
+      summary,
+      seconds: (performance.now() - started) / 1000,
+      labels: readFileSync(files.labels),
+      probabilities: probabilities ? readFileSync(files.probabilities) : undefined,
+    };
+  }
+
+  it('segments a volume like `transseg predict`: same label file, probabilities within 1e-5', async () => {
+    const page = await openPage();
+    await expect.poll(() => page.textContent('#adapter')).toMatch(/^WebGPU adapter: .*swiftshader/i);
+    await chooseModel(page, MODEL_CT);
+    expect(await page.textContent('#model-info')).toContain('4 classes; 1 modality (CT)');
+    await page.setInputFiles('#image-file', volumes.ct);
+    await expect.poll(() => page.textContent('#image-info')).toContain(`${DIMS.join('×')} voxels, 1 channel`);
+
+    const inPage = await segmentInPage(page, true);
+    const node = await predictInNode('ct', MODEL_CT, [volumes.ct], true);
+    expectSameLabels(inPage.labels, node.labels);
+    expectCloseProbabilities(inPage.probabilities!, node.probabilities!, `probabilities vs transseg predict (${DIMS.join('×')}, K 4)`);
+    // The geometry is the input's (the Node file's is checked against it in predict-cli.test.ts).
+    const [input, labels] = [readNifti(readFileSync(volumes.ct), 'in'), readNifti(inPage.labels, 'out')];
+    expect([labels.dims, labels.affine, labels.datatype]).toEqual([DIMS, input.affine, 'uint8']);
+    const sameGzip = inPage.labels.equals(node.labels) && inPage.probabilities!.equals(node.probabilities!);
+    timings.push(`  browser (SwiftShader), measured by the page: ${inPage.seconds.toFixed(2)} s`,
+      `  node (lavapipe), transseg predict: ${node.summary.match(/in ([\d.]+) s/)![1]} s as it reports, ${node.seconds.toFixed(2)} s with device and model set-up`,
+      `  gzip streams byte-identical too: ${sameGzip}`);
+
+    expect(await page.textContent('#legend')).toMatch(/0 background.*1 sphere.*2 capsule.*3 torus/);
+    expect(await page.textContent('#timing')).toMatch(/^Segmented 7 slices \(26×22×7 voxels\) in [\d.]+ s/);
+    mkdirSync('test-artifacts', { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    console.log(`viewer screenshot: ${resolve(SCREENSHOT)}`);
+    await page.close();
+  }, 300_000);
+
+  it('multi-modal: one file per modality and one 4-D file both match `transseg predict`', async () => {
+    const page = await openPage();
+    await chooseModel(page, MODEL_MM);
+    await page.setInputFiles('#image-file', volumes.ct); // one channel for a two-channel model
+    await expect.poll(() => page.textContent('#message')).toBe(
+      'phantom.nii.gz: 1 channel, but the model takes 2 (CT, contrast, in this order); choose one file per modality, or one 4-D file holding all 2.');
+    expect(await page.isDisabled('#run')).toBe(true);
+
+    await page.setInputFiles('#modality-file-0', volumes.ct);
+    await page.setInputFiles('#modality-file-1', volumes.second);
+    await expect.poll(() => page.textContent('#image-info')).toContain('CT: phantom.nii.gz, contrast: phantom_0001.nii.gz: 26×22×7 voxels, 2 channels');
+    const perModality = await segmentInPage(page, false);
+    const node = await predictInNode('two', MODEL_MM, [volumes.ct, volumes.second], false);
+    expectSameLabels(perModality.labels, node.labels);
+
+    await page.setInputFiles('#image-file', volumes.both);
+    await expect.poll(() => page.textContent('#image-info')).toContain('phantom_4d.nii.gz: 26×22×7 voxels, 2 channels');
+    const fourD = await segmentInPage(page, false);
+    expectSameLabels(fourD.labels, node.labels);
+    await page.close();
+  }, 300_000);
+
+  it('takes a model and a volume dropped on the page', async () => {
+    const page = await openPage();
+    await expect.poll(() => page.textContent('#adapter')).toMatch(/^WebGPU adapter/);
+    const files = [MODEL_CT, volumes.ct].map((f) => ({ name: basename(f), bytes: [...readFileSync(f)] }));
+    await page.evaluate((list) => {
+      const transfer = new DataTransfer();
+      for (const f of list) transfer.items.add(new File([new Uint8Array(f.bytes)], f.name));
+      document.getElementById('inputs')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, files);
+    await expect.poll(() => page.textContent('#image-info')).toContain('phantom.nii.gz: 26×22×7 voxels, 1 channel');
+    expect(await page.textContent('#model-info')).toContain('ct.safetensors: 4 classes');
+    expect(await page.isEnabled('#run')).toBe(true);
+    await page.close();
+  }, 120_000);
+
+  it('says clearly when there is no WebGPU or no adapter', async () => {
+    const none = await openPage(() => Object.defineProperty(Navigator.prototype, 'gpu', { value: undefined }));
+    await expect.poll(() => none.textContent('#adapter')).toMatch(/^This browser offers no WebGPU \(navigator\.gpu is missing\)\. Use a browser with WebGPU/);
+    expect(await none.getAttribute('#adapter', 'class')).toContain('error');
+    const noAdapter = await openPage(() => { GPU.prototype.requestAdapter = async () => null; });
+    await expect.poll(() => noAdapter.textContent('#adapter')).toMatch(/^WebGPU is there, but the browser gave no adapter/);
+    await noAdapter.setInputFiles('#model-file', MODEL_CT);
+    await expect.poll(() => noAdapter.textContent('#message')).toBe('There is no WebGPU here to run the model on: see the message at the top.');
+    expect(await noAdapter.isDisabled('#run')).toBe(true);
+    await none.close();
+    await noAdapter.close();
+  }, 120_000);
+
+  it('asked nothing of any origin but its own, and logged no errors (CSP violations included)', () => {
+    const origin = new URL(server.url).origin;
+    expect(requests.length).toBeGreaterThan(0);
+    expect(requests.filter((url) => new URL(url).origin !== origin)).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+});

@@ -1,0 +1,69 @@
+// Inputs for the browser test: tiny random segmenters saved as model files (as `transseg train`
+// writes them) and a phantom volume on an oblique grid, written as one file per modality and as
+// one 4-D file.
+import { join } from 'node:path';
+import { generatePhantom, PHANTOM_LABELS } from '../../src/data/phantom.js';
+import type { Gpu } from '../../src/gpu/gpu.js';
+import type { NiftiHeader } from '../../src/io/nifti.js';
+import { writeNiftiFile } from '../../src/io/nifti-node.js';
+import { writeSafetensorsFile } from '../../src/io/safetensors-node.js';
+import type { VitConfig } from '../../src/model/config.js';
+import { readWeights } from '../../src/model/load-weights.js';
+import type { SegmenterFileHeader } from '../../src/model/model-file.js';
+import { segmenterFileContents } from '../../src/model/segmenter-file.js';
+import { Segmenter } from '../../src/model/segmenter.js';
+
+/** Not a multiple of the model's 8×8 in-plane, and 7 slices: one batch of the default 8. */
+export const DIMS = [26, 22, 7];
+
+/** A tiny encoder: E 16, one block, patch 4 on 8×8, windows of 3 slices. */
+const tinyConfig = (inChannels: number): VitConfig => ({
+  embedDim: 16, depth: 1, heads: 2, mlpHidden: 32, patchSize: 4, imageSize: [8, 8], inChannels, depthSlices: 3,
+  eps: 1e-6, qkvBias: true, layerScale: false, positionEmbedding: true, relativePositionBias: false, prefixTokens: 1,
+  finalNorm: 'none', head: { kind: 'none' }, normalization: { mean: [0], std: [1] },
+});
+
+/** Builds a random segmenter for the phantom's classes and saves it as a model file. */
+export async function writeModel(gpu: Gpu, file: string, modalities: string[], seed: number): Promise<void> {
+  const header: SegmenterFileHeader = {
+    kind: 'segmenter', encoder: tinyConfig(modalities.length), segmenter: { classes: PHANTOM_LABELS.length, decoder: 'convtrans', channels: 4 },
+    labels: [...PHANTOM_LABELS], modalities, preprocessing: { intensity: { kind: 'clip', aMin: -100, aMax: 300 } }, provenance: { test: 'browser' },
+  };
+  const model = new Segmenter(gpu, seed, header.encoder, header.segmenter);
+  const weights = await readWeights(model);
+  model.dispose();
+  const { tensors, metadata } = segmenterFileContents(header, weights);
+  await writeSafetensorsFile(file, tensors, metadata);
+}
+
+/** An oblique grid with both transforms set, qfac −1 and mm units: every field must survive. */
+function oblique(dims: number[]): NiftiHeader {
+  return {
+    format: 'nifti1', pair: false, littleEndian: true,
+    dim: [dims.length, ...dims, ...new Array(7 - dims.length).fill(1)], pixdim: [-1, 1.5, 1.4, 2.5, 1, 1, 1, 1],
+    datatypeCode: 4, voxOffset: 352, sclSlope: 1, sclInter: 0, dimInfo: 57, intentCode: 0, intentName: '', xyztUnits: 10,
+    qformCode: 1, sformCode: 2,
+    quatern: [0.1, -0.2, 0.3].map(Math.fround), qoffset: [-90.5, 12.25, 40].map(Math.fround),
+    srow: [1.5, 0.05, 0, -90.5, -0.02, 1.4, 0.3, 12.25, 0, -0.1, 2.5, 40].map(Math.fround),
+    description: '',
+  };
+}
+
+export interface VolumeFiles {
+  /** The CT-like phantom, int16 Hounsfield units. */
+  ct: string;
+  /** A second modality on the same grid (a contrast change of the first). */
+  second: string;
+  /** Both as one 4-D file [X, Y, Z, 2]. */
+  both: string;
+}
+
+export async function writeVolumes(folder: string): Promise<VolumeFiles> {
+  const { image } = generatePhantom(7, { dims: DIMS as [number, number, number], spacing: [1.5, 1.4, 2.5] });
+  const second = image.map((v) => Math.round(0.6 * v + 40));
+  const files = { ct: join(folder, 'phantom.nii.gz'), second: join(folder, 'phantom_0001.nii.gz'), both: join(folder, 'phantom_4d.nii.gz') };
+  await writeNiftiFile(files.ct, { dims: DIMS, data: image }, oblique(DIMS), { datatype: 'int16' });
+  await writeNiftiFile(files.second, { dims: DIMS, data: second }, oblique(DIMS), { datatype: 'int16' });
+  await writeNiftiFile(files.both, { dims: [...DIMS, 2], data: new Float32Array([...image, ...second]) }, oblique([...DIMS, 2]), { datatype: 'int16' });
+  return files;
+}

@@ -1,0 +1,19 @@
+// Opening a model file in the page: the safetensors bytes parsed and the segmenter built on the
+// GPU by the same library calls `transseg predict` makes (segmenterFromFile), and a one-line
+// description of what the file says the model needs.
+
+import type { Gpu } from '../src/gpu/gpu.js';
+import { parseSafetensors } from '../src/io/safetensors.js';
+import type { SegmenterFileHeader } from '../src/model/model-file.js';
+import { segmenterFromFile, type LoadedSegmenter } from '../src/model/segmenter-file.js';
+
+export async function openModel(gpu: Gpu, file: File): Promise<LoadedSegmenter> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  return segmenterFromFile(gpu, parseSafetensors(bytes, file.name), file.name);
+}
+
+export function describeModel(header: SegmenterFileHeader): string {
+  const { encoder, labels, modalities } = header;
+  const channels = modalities.length === 1 ? `1 modality (${modalities[0]})` : `${modalities.length} modalities (${modalities.join(', ')}, in this order)`;
+  return `${labels.length} classes; ${channels}; windows of ${encoder.depthSlices} slices resized to ${encoder.imageSize.join('×')}.`;
+}
