@@ -101,6 +101,17 @@ describe('augment', () => {
 });
 
 describe('drawAugmentation', () => {
+  it('draws the zoom from a chosen range, and refuses an empty or non-positive one', () => {
+    const random = rng(5);
+    const zooms = Array.from({ length: 500 }, () => drawAugmentation(random, [20, 24], [16, 16], [0.9, 1.1]).zoom);
+    expect(Math.min(...zooms)).toBeGreaterThanOrEqual(0.9);
+    expect(Math.max(...zooms)).toBeLessThan(1.1);
+    expect(Math.max(...zooms) - Math.min(...zooms)).toBeGreaterThan(0.15); // the range is used, not one value
+    expect(drawAugmentation(rng(1), [20, 24], [16, 16], [1, 1]).zoomed).toEqual([20, 24]);
+    expect(() => drawAugmentation(rng(1), [20, 24], [16, 16], [0, 1])).toThrow(/zoom range must be 0 < min <= max, got \[0, 1\]/);
+    expect(() => drawAugmentation(rng(1), [20, 24], [16, 16], [2, 1])).toThrow(/zoom range/);
+  });
+
   it('draws flips, rot90 and shifts with their probabilities, zoom in [0.5, 2), crops in range', () => {
     const n = 4000;
     const random = rng(2024);

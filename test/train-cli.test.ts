@@ -45,7 +45,7 @@ const records = (out: string) => readFileSync(join(out, 'metrics.jsonl'), 'utf8'
 describe('transseg train', () => {
   it('writes the run folder, records remap and split, resumes, and evaluate uses what it recorded', async () => {
     const out = path('run');
-    const summary = await train([...baseFlags(out), '--steps', '4']);
+    const summary = await train([...baseFlags(out), '--steps', '4', '--zoom', '0.8,1.25']);
     expect(summary).toMatch(/^trained to step 4 in \d+ s; files in .*run\/\nbest validation \(step [24]\): mean Dice [\d.]+ incl\. background; per class background [\d.]+, sphere [\d.]+, capsule \+ torus [\d.]+$/);
     for (const file of ['best.safetensors', 'last.safetensors', 'trainer-state.safetensors', 'metrics.jsonl', 'curves.png', 'run.json']) {
       expect(existsSync(join(out, file)), file).toBe(true);
@@ -56,12 +56,17 @@ describe('transseg train', () => {
     expect(best.preprocessing).toEqual({ intensity: { kind: 'clip', aMin: -100, aMax: 300 }, remap: { 3: 2 } });
     expect(best.validationCases).toEqual(expectedValidation);
     expect(best.encoder.depthSlices).toBe(3);
+    expect(best.provenance.settings).toMatchObject({ augment: true, zoom: [0.8, 1.25], loss: 'dicefocal', seed: SEED });
     expect(records(out).map((r) => `${r.kind}:${r.step}`)).toEqual(['train:1', 'train:2', 'validation:2', 'train:3', 'train:4', 'validation:4']);
 
     // --resume takes everything else from run.json.
     expect(await train(['--out', out, '--resume', '--steps', '6'])).toMatch(/^trained to step 6 /);
     expect(records(out).filter((r) => r.kind === 'train').map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
     expect((await header(join(out, 'last.safetensors'))).provenance.step).toBe(6);
+
+    // Without augmentation: recorded as such.
+    await train([...baseFlags(path('plain')), '--steps', '1', '--no-augment']);
+    expect((await header(join(path('plain'), 'last.safetensors'))).provenance.settings).toMatchObject({ augment: false });
 
     // evaluate without --remap or split flags scores the model on its own validation cases.
     await evaluate(['--dataset', path('data', 'dataset.json'), '--model', join(out, 'best.safetensors'), '--report', path('report.json')]);
@@ -79,6 +84,7 @@ describe('transseg train', () => {
       .rejects.toThrow(/name the architecture with --preset/);
     await expect(train([...baseFlags(out), '--steps', '0'])).rejects.toThrow(/--steps must be an integer ≥ 1, got '0'/);
     await expect(train([...baseFlags(out), '--steps', '2', '--remap', '9:1'])).rejects.toThrow(/label 9 is not declared/);
+    await expect(train([...baseFlags(out), '--steps', '2', '--zoom', '2,1'])).rejects.toThrow(/--zoom must be MIN,MAX with 0 < MIN <= MAX \(e\.g\. 0\.5,2\), got '2,1'/);
     expect(existsSync(out)).toBe(false);
   });
 });

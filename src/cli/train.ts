@@ -18,7 +18,7 @@ const FLAGS = {
   'val-fraction': { type: 'string' }, steps: { type: 'string' }, 'batch-size': { type: 'string' }, accumulate: { type: 'string' },
   lr: { type: 'string' }, 'weight-decay': { type: 'string' }, warmup: { type: 'string' }, clip: { type: 'string' },
   loss: { type: 'string' }, 'validate-every': { type: 'string' }, 'log-every': { type: 'string' }, seed: { type: 'string' },
-  intensity: { type: 'string' }, resume: { type: 'boolean' },
+  intensity: { type: 'string' }, 'no-augment': { type: 'boolean' }, zoom: { type: 'string' }, resume: { type: 'boolean' },
 } as const;
 
 function number(flag: string, value: string | undefined, integer: boolean, min = integer ? 1 : 0): number | undefined {
@@ -77,9 +77,21 @@ async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
         validateEvery: number('validate-every', v['validate-every'], true),
         logEvery: number('log-every', v['log-every'], true),
         seed: number('seed', v.seed, true, 0),
+        augment: v['no-augment'] ? false : undefined,
+        zoom: zoomRange(v.zoom),
       }),
     },
   };
+}
+
+/** `--zoom MIN,MAX`: the augmentation's in-plane zoom range. */
+function zoomRange(value: string | undefined): [number, number] | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split(',').map(Number);
+  if (parts.length !== 2 || !(parts[0] > 0 && parts[0] <= parts[1] && Number.isFinite(parts[1]))) {
+    throw new Error(`train: --zoom must be MIN,MAX with 0 < MIN <= MAX (e.g. 0.5,2), got '${value}'`);
+  }
+  return [parts[0], parts[1]];
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

@@ -1,6 +1,7 @@
 // Training augmentation of a window [C, D, H, W] and its centre-slice label [H, W] together,
 // TransSeg's MONAI 0.6 train transforms after Resized (spec §1.2), in their order:
-//   1. zoom by one factor U(0.5, 2) to ⌊H·z⌋ × ⌊W·z⌋ (area for the image, nearest for the label);
+//   1. zoom by one factor U(0.5, 2) (the range can be changed) to ⌊H·z⌋ × ⌊W·z⌋ (area for the
+//      image, nearest for the label);
 //   2. random crop to the model size where larger (RandSpatialCropd);
 //   3. the dataset's intensity transform (ScaleIntensityRanged), image only;
 //   4. flips along H, W and D, each with p = 0.1 (RandFlipd on spatial axes 0, 1, 2);
@@ -46,9 +47,11 @@ export interface AugmentParams {
  * fixed order: zoom, crop row and column (only where the zoomed plane is larger), the three flips,
  * rot90 k then whether to apply it, shift offset then whether to apply it.
  */
-export function drawAugmentation(random: () => number, from: Size2, size: Size2): AugmentParams {
+export function drawAugmentation(random: () => number, from: Size2, size: Size2, zoomRange: readonly [number, number] = [AUGMENTATION.minZoom, AUGMENTATION.maxZoom]): AugmentParams {
   if (size[0] !== size[1]) throw new Error(`drawAugmentation: the model size must be square (rot90 swaps height and width), got [${size.join(', ')}]`);
-  const { minZoom, maxZoom, flipProbability, rot90Probability, shiftProbability, maxShift } = AUGMENTATION;
+  const [minZoom, maxZoom] = zoomRange;
+  if (!(minZoom > 0 && minZoom <= maxZoom && Number.isFinite(maxZoom))) throw new Error(`drawAugmentation: the zoom range must be 0 < min <= max, got [${zoomRange.join(', ')}]`);
+  const { flipProbability, rot90Probability, shiftProbability, maxShift } = AUGMENTATION;
   const zoom = minZoom + (maxZoom - minZoom) * random();
   const zoomed = from.map((n) => Math.max(1, Math.floor(n * zoom))) as [number, number];
   const crop = zoomed.map((n, k) => (n > size[k] ? Math.floor(random() * (n - size[k] + 1)) : 0)) as [number, number];
@@ -159,8 +162,9 @@ export function applyAugmentation(
  * (padding stays 0, not the normalised value of 0).
  */
 export function augment(
-  window: Window, label: Float32Array, random: () => number, size: Size2, options: { intensity?: IntensityTransform } = {},
+  window: Window, label: Float32Array, random: () => number, size: Size2,
+  options: { intensity?: IntensityTransform; zoomRange?: readonly [number, number] } = {},
 ): { window: Window; label: Float32Array } {
-  const params = drawAugmentation(random, [window.height, window.width], size);
+  const params = drawAugmentation(random, [window.height, window.width], size, options.zoomRange);
   return applyAugmentation(window, label, params, size, options.intensity);
 }

@@ -9,7 +9,7 @@
 // what the uninterrupted run would have done, given the weights, the optimiser moments and s.
 
 import { backward } from '../autograd/tape.js';
-import { augment } from '../data/augment.js';
+import { augment, AUGMENTATION } from '../data/augment.js';
 import { intensityTransform, type IntensitySpec, type IntensityTransform } from '../data/intensity.js';
 import { resizeNearest, resizeWindow } from '../data/resize.js';
 import type { LoadedCase } from '../data/volume.js';
@@ -47,11 +47,15 @@ export interface TrainSettings {
   logEvery: number;
   seed: number;
   intensity: IntensitySpec;
+  /** Training augmentation (TransSeg's MONAI transforms, src/data/augment.ts), or none at all. */
+  augment: boolean;
+  /** The augmentation's in-plane zoom range; TransSeg's [0.5, 2]. */
+  zoom: [number, number];
 }
 
 export const DEFAULT_SETTINGS: Omit<TrainSettings, 'steps' | 'intensity'> = {
   batchSize: 4, accumulate: 1, lr: 3e-5, weightDecay: 0.05, warmup: 20, clip: 1, loss: 'dicefocal',
-  validateEvery: 500, logEvery: 10, seed: 1234,
+  validateEvery: 500, logEvery: 10, seed: 1234, augment: true, zoom: [AUGMENTATION.minZoom, AUGMENTATION.maxZoom],
 };
 
 export interface Validation {
@@ -153,7 +157,8 @@ export class Trainer {
     const { window, label } = extractWindow(volume, k, this.model.encoder.config.depthSlices);
     const resized = resizeWindow(window, size);
     const resizedLabel = resizeNearest(label!, 1, [window.height, window.width], size);
-    const out = augment(resized, resizedLabel, rng(deriveSeed(this.settings.seed, 1, i)), size, { intensity: this.intensity });
+    if (!this.settings.augment) return { window: this.intensity(resized.data, resized.channels), label: resizedLabel };
+    const out = augment(resized, resizedLabel, rng(deriveSeed(this.settings.seed, 1, i)), size, { intensity: this.intensity, zoomRange: this.settings.zoom });
     return { window: out.window.data, label: out.label };
   }
 
