@@ -64,9 +64,11 @@ describe('transseg train', () => {
     expect(records(out).filter((r) => r.kind === 'train').map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
     expect((await header(join(out, 'last.safetensors'))).provenance.step).toBe(6);
 
-    // Without augmentation: recorded as such.
-    await train([...baseFlags(path('plain')), '--steps', '1', '--no-augment']);
-    expect((await header(join(path('plain'), 'last.safetensors'))).provenance.settings).toMatchObject({ augment: false });
+    // Without augmentation, cropped to the foreground: both recorded, the crop for predict and evaluate.
+    await train([...baseFlags(path('plain')), '--steps', '1', '--no-augment', '--crop-foreground', '2']);
+    const plain = await header(join(path('plain'), 'last.safetensors'));
+    expect(plain.provenance.settings).toMatchObject({ augment: false, cropForeground: 2 });
+    expect(plain.preprocessing.cropForeground).toBe(2);
 
     // evaluate without --remap or split flags scores the model on its own validation cases.
     await evaluate(['--dataset', path('data', 'dataset.json'), '--model', join(out, 'best.safetensors'), '--report', path('report.json')]);

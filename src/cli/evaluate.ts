@@ -93,7 +93,9 @@ async function predictCase(loaded: LoadedSegmenter, entry: DatasetCase, remap: L
     headers.set(path, v.header);
     return v;
   }, { remap });
-  const { labels } = await predictVolume(loaded.model, volume, { intensity: loaded.header.preprocessing.intensity, batchSize, onProgress });
+  const { labels } = await predictVolume(loaded.model, volume, {
+    intensity: loaded.header.preprocessing.intensity, cropForeground: loaded.header.preprocessing.cropForeground, batchSize, onProgress,
+  });
   return { prediction: labels, truth: volume.label!, dims: volume.dims, labelHeader: headers.get(entry.label)! };
 }
 

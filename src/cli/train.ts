@@ -18,7 +18,8 @@ const FLAGS = {
   'val-fraction': { type: 'string' }, steps: { type: 'string' }, 'batch-size': { type: 'string' }, accumulate: { type: 'string' },
   lr: { type: 'string' }, 'weight-decay': { type: 'string' }, warmup: { type: 'string' }, clip: { type: 'string' },
   loss: { type: 'string' }, 'validate-every': { type: 'string' }, 'log-every': { type: 'string' }, seed: { type: 'string' },
-  intensity: { type: 'string' }, 'no-augment': { type: 'boolean' }, zoom: { type: 'string' }, resume: { type: 'boolean' },
+  intensity: { type: 'string' }, 'no-augment': { type: 'boolean' }, zoom: { type: 'string' },
+  'crop-foreground': { type: 'string' }, resume: { type: 'boolean' },
 } as const;
 
 function number(flag: string, value: string | undefined, integer: boolean, min = integer ? 1 : 0): number | undefined {
@@ -79,6 +80,7 @@ async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
         seed: number('seed', v.seed, true, 0),
         augment: v['no-augment'] ? false : undefined,
         zoom: zoomRange(v.zoom),
+        cropForeground: number('crop-foreground', v['crop-foreground'], true, 0),
       }),
     },
   };

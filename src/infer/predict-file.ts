@@ -47,6 +47,7 @@ export async function predictCase(loaded: LoadedSegmenter, volume: LoadedCase, o
   const K = model.classes;
   const prediction = await predictVolume(model, volume, {
     intensity: header.preprocessing.intensity,
+    cropForeground: header.preprocessing.cropForeground,
     batchSize: options.batchSize,
     probabilities: options.probabilities,
     onProgress: options.onProgress,

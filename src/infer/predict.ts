@@ -7,11 +7,14 @@
 // the resize on probabilities before the argmax is what MONAI's Invertd + AsDiscrete does;
 // TransSeg itself scored the argmax at the model's grid (spec §1.2), so our Dice on the original
 // grid is the stricter number. Each slice is predicted once: windows do not overlap in z.
+// With `cropForeground`, only the foreground box (src/data/foreground.ts) goes through the model;
+// everything outside it is background (probability 1 for class 0).
 
 import { noGrad } from '../autograd/tape.js';
 import type { LoadedCase } from '../data/volume.js';
+import { cropCase, foregroundBox } from '../data/foreground.js';
 import { intensityTransform, type IntensitySpec } from '../data/intensity.js';
-import { resizeBilinear, resizeWindow } from '../data/resize.js';
+import { resizeBilinear, resizeWindow, uncropFromBox } from '../data/resize.js';
 import { extractWindow, placeSlice } from '../data/windows.js';
 import type { Segmenter } from '../model/segmenter.js';
 import { scope } from '../tensor/scope.js';
@@ -19,6 +22,8 @@ import { Tensor } from '../tensor/tensor.js';
 
 export interface PredictOptions {
   intensity: IntensitySpec;
+  /** Predict only the foreground box grown by this many voxels (a model trained so); absent: the whole grid. */
+  cropForeground?: number;
   /** Windows per forward pass. */
   batchSize?: number;
   /** Also return the class probabilities, [K, Z, Y, X]. */
@@ -52,6 +57,19 @@ function softmaxClasses(logits: Float32Array, batch: number, classes: number, pl
 export async function predictVolume(
   model: Segmenter, volume: Pick<LoadedCase, 'image' | 'dims' | 'channels'>, options: PredictOptions,
 ): Promise<VolumePrediction> {
+  if (options.cropForeground !== undefined) {
+    const box = foregroundBox(volume, intensityTransform(options.intensity), options.cropForeground);
+    const inBox = await predictVolume(model, cropCase(volume, box), { ...options, cropForeground: undefined });
+    const n = volume.dims[0] * volume.dims[1] * volume.dims[2];
+    const boxVoxels = inBox.labels.length;
+    let probabilities: Float32Array | undefined;
+    if (inBox.probabilities) {
+      probabilities = new Float32Array(model.classes * n);
+      probabilities.set(uncropFromBox(inBox.probabilities.subarray(0, boxVoxels), 1, box, volume.dims, 1));
+      probabilities.set(uncropFromBox(inBox.probabilities.subarray(boxVoxels), model.classes - 1, box, volume.dims, 0), n);
+    }
+    return { labels: uncropFromBox(inBox.labels, 1, box, volume.dims, 0), probabilities };
+  }
   const config = model.encoder.config;
   const [S0, S1] = config.imageSize;
   const D = config.depthSlices;

@@ -16,6 +16,8 @@ export const MODEL_FILE_VERSION = '1';
 export interface Preprocessing {
   /** Intensity transform per channel (src/data/intensity.ts). */
   intensity: IntensitySpec;
+  /** Margin (voxels) of the foreground crop the model was trained with (src/data/foreground.ts); absent for none. */
+  cropForeground?: number;
   /** Label values merged before training (`--remap`, e.g. BRATS 1,2,3 → whole tumour 1); absent for none. */
   remap?: LabelRemap;
 }

@@ -122,7 +122,11 @@ export async function prepareRun(gpu: Gpu, o: RunOptions, log: (line: string) =>
     segmenter,
     labels,
     modalities: Array.from({ length: channels }, (_, k) => dataset.modality[k] ?? `channel ${k}`),
-    preprocessing: { intensity: settings.intensity, ...(o.remap && Object.keys(o.remap).length ? { remap: o.remap } : {}) },
+    preprocessing: {
+      intensity: settings.intensity,
+      ...(settings.cropForeground !== null ? { cropForeground: settings.cropForeground } : {}),
+      ...(o.remap && Object.keys(o.remap).length ? { remap: o.remap } : {}),
+    },
     validationCases: split.validation.map((c) => c.id),
     provenance: { dataset: o.dataset, force2d: Boolean(o.force2d), ...encoder.provenance, settings },
   };

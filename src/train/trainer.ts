@@ -10,6 +10,7 @@
 
 import { backward } from '../autograd/tape.js';
 import { augment, AUGMENTATION } from '../data/augment.js';
+import { cropCase, foregroundBox } from '../data/foreground.js';
 import { intensityTransform, type IntensitySpec, type IntensityTransform } from '../data/intensity.js';
 import { resizeNearest, resizeWindow } from '../data/resize.js';
 import type { LoadedCase } from '../data/volume.js';
@@ -51,11 +52,14 @@ export interface TrainSettings {
   augment: boolean;
   /** The augmentation's in-plane zoom range; TransSeg's [0.5, 2]. */
   zoom: [number, number];
+  /** Crop every case to its foreground grown by this many voxels (src/data/foreground.ts); null: no crop. */
+  cropForeground: number | null;
 }
 
 export const DEFAULT_SETTINGS: Omit<TrainSettings, 'steps' | 'intensity'> = {
   batchSize: 4, accumulate: 1, lr: 3e-5, weightDecay: 0.05, warmup: 20, clip: 1, loss: 'dicefocal',
   validateEvery: 500, logEvery: 10, seed: 1234, augment: true, zoom: [AUGMENTATION.minZoom, AUGMENTATION.maxZoom],
+  cropForeground: null,
 };
 
 export interface Validation {
@@ -105,13 +109,15 @@ export class Trainer {
   readonly optimizer: AdamW;
   private readonly samples: [number, number][];
   private readonly intensity: IntensityTransform;
+  /** The training cases, cropped to their foreground when the settings ask for it. */
+  private readonly train: LoadedCase[];
   private step = 0;
   private best: Validation | null = null;
 
   constructor(
     private readonly gpu: Gpu,
     private readonly model: Segmenter,
-    private readonly train: LoadedCase[],
+    train: LoadedCase[],
     private readonly validation: LoadedCase[],
     private readonly settings: TrainSettings,
     private readonly store: TrainerStore,
@@ -123,7 +129,10 @@ export class Trainer {
     if (train.length === 0) throw new Error('train: no training cases');
     if (train.some((c) => !c.label) || validation.some((c) => !c.label)) throw new Error('train: every training and validation case needs a label');
     this.intensity = intensityTransform(s.intensity);
-    this.samples = train.flatMap((c, i) => Array.from({ length: c.dims[2] }, (_, k) => [i, k] as [number, number]));
+    const margin = s.cropForeground;
+    if (margin !== null && !(Number.isInteger(margin) && margin >= 0)) throw new Error(`train: cropForeground must be null or a margin in voxels >= 0, got ${margin}`);
+    this.train = margin === null ? train : train.map((c) => cropCase(c, foregroundBox(c, this.intensity, margin)));
+    this.samples = this.train.flatMap((c, i) => Array.from({ length: c.dims[2] }, (_, k) => [i, k] as [number, number]));
     const named = model.namedParameters();
     this.optimizer = new AdamW([
       { params: named.filter(([n]) => decays(n)).map(([, t]) => t), weightDecay: s.weightDecay },
@@ -198,7 +207,9 @@ export class Trainer {
     const classes = this.model.classes;
     const dice = new DiceAccumulator(classes);
     for (const volume of this.validation) {
-      const { labels } = await predictVolume(this.model, volume, { intensity: this.settings.intensity, batchSize: this.settings.batchSize });
+      const { labels } = await predictVolume(this.model, volume, {
+        intensity: this.settings.intensity, cropForeground: this.settings.cropForeground ?? undefined, batchSize: this.settings.batchSize,
+      });
       dice.add(labels, volume.label!);
     }
     return {
