@@ -28,7 +28,18 @@ import { prepareRun, type RunOptions } from '../src/train/setup-node.js';
 const OUT = 'demo-output';
 const SEED = 2026;
 const PRETRAIN_STEPS = 60;
-const FINETUNE_STEPS = 80;
+const FINETUNE_STEPS = 60;
+/**
+ * Fine-tuning settings sized for a few minutes on a CPU-emulated GPU. The three structures are
+ * merged into one class: told apart, they need several hundred steps, which the 10-minute
+ * budget does not hold (measured: 80 steps learn the torus only). The cases are cropped to the
+ * body, and TransSeg's augmentation (zoom 0.5–2, crops, flips) is off: both only pay off over long
+ * runs. Dice + CE rather than Dice + focal, and a learning rate for a small decoder from scratch.
+ */
+const FINETUNE = {
+  remap: { 1: 1, 2: 1, 3: 1 },
+  settings: { loss: 'dicece', lr: 5e-3, augment: false, cropForeground: 1 },
+} as const;
 
 const say = (line: string) => console.log(line);
 const seconds = (from: number) => `${((performance.now() - from) / 1000).toFixed(0)} s`;
@@ -48,8 +59,9 @@ async function finetune(gpu: Gpu, name: string, options: Omit<RunOptions, 'datas
     imageSize: 32,
     channels: 16,
     featureIndices: [0, 1, 2, 3],
+    remap: FINETUNE.remap,
     settings: {
-      steps: FINETUNE_STEPS, batchSize: 4, lr: 2e-3, warmup: 8, validateEvery: FINETUNE_STEPS / 2, logEvery: 5,
+      ...FINETUNE.settings, steps: FINETUNE_STEPS, batchSize: 4, warmup: 6, validateEvery: FINETUNE_STEPS / 2, logEvery: 5,
       seed: SEED, intensity: { kind: 'clip', aMin: PHANTOM_CLIP.min, aMax: PHANTOM_CLIP.max },
     },
   });
@@ -81,7 +93,7 @@ function reportMarkdown(results: SettingResult[], pretrainAccuracy: number, tota
   return [
     '# transseg-webgpu demo report',
     '',
-    `Synthetic phantoms (48×48×24 voxels, 1×1×2.5 mm; classes: ${classes.join(', ')}), a 2-D ViT (embed ${PHANTOM_VIT.embedDim}, depth ${PHANTOM_VIT.depth}, patch ${PHANTOM_VIT.patchSize}) pre-trained for ${PRETRAIN_STEPS} steps on 2-D slices (held-out slice accuracy ${(100 * pretrainAccuracy).toFixed(0)}%), then fine-tuned with a UPerNet decoder for ${FINETUNE_STEPS} steps (batch 4, 32×32 input) in each of the paper's three settings. Dice in %: the paper's global Dice over all validation slices; MONAI's per-case mean; HD95 (mm) averaged over cases.`,
+    `Synthetic phantoms (48×48×24 voxels, 1×1×2.5 mm; a sphere, a capsule and a torus, merged into one class "${classes.join(', ')}" for fine-tuning), a 2-D ViT (embed ${PHANTOM_VIT.embedDim}, depth ${PHANTOM_VIT.depth}, patch ${PHANTOM_VIT.patchSize}) pre-trained for ${PRETRAIN_STEPS} steps on 2-D slices (held-out slice accuracy ${(100 * pretrainAccuracy).toFixed(0)}%), then fine-tuned with a UPerNet decoder for ${FINETUNE_STEPS} steps (batch 4, 32×32 input, cropped to the body, Dice + CE, lr ${FINETUNE.settings.lr}, no augmentation) in each of the paper's three settings. Dice in %: the paper's global Dice over all validation slices; MONAI's per-case mean; HD95 (mm) averaged over cases.`,
     '',
     head,
     `|---|${classes.map(() => '---|').join('')}---|---|---|---|`,

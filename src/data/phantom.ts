@@ -4,9 +4,10 @@
 // (label 3). Every shape is an exact signed distance function, so the image gets a 1 mm
 // partial-volume edge while the label is the sharp inside (distance ≤ 0).
 //
-// The intensities are chosen so that no class is separable by intensity alone: the three
-// structures have distinct mean values 25 HU apart, but a ±10% multiplicative bias field and
-// Gaussian noise (σ 18 HU) make their ranges overlap, and the bone (label 0) is brighter than all
+// The intensities are chosen so that no voxel is classified by its intensity alone: the three
+// structures have distinct mean values 45 HU apart (2.5 noise SDs: a short training run can tell
+// them apart from a few voxels together), but a ±10% multiplicative bias field and Gaussian noise
+// (σ 18 HU) make their ranges overlap, and the bone (label 0) is brighter than all
 // of them. Values are whole Hounsfield units, mostly inside the window PHANTOM_CLIP (air lies
 // below it), as real CT is: clip-scaling applies. The shapes are smooth in 3-D and a few slices
 // thick, so neighbouring axial slices mostly agree and a window of slices carries context.
@@ -44,7 +45,7 @@ const AIR = -180;
 const BODY = 40;
 const BONE = 250;
 /** Means of labels 1, 2, 3. */
-const STRUCTURE_MEANS = [105, 80, 130];
+const STRUCTURE_MEANS = [140, 95, 185];
 /** Each mean moves by up to this much (HU) from case to case. */
 const MEAN_JITTER = 4;
 const NOISE_SD = 18;
