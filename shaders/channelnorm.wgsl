@@ -3,7 +3,7 @@
 //   batch norm:    outer = B, G = C,   inner = H·W  (statistics per channel over batch and space)
 //   instance norm: outer = 1, G = B·C, inner = H·W  (statistics per image and channel)
 // Per-group reductions run one 256-invocation workgroup per group: each invocation sums a strided
-// slice, then a two-level tree (16 × 16) in workgroup memory adds the partial sums
+// slice, then workgroupSum (shaders/lib/workgroup-reduce.wgsl) adds the partial sums
 // (deterministic, no atomics).
 
 override AFFINE: bool = true;    // y = x̂·weight + bias; instance norm has neither
@@ -19,34 +19,31 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 
-var<workgroup> partial: array<f32, 256>;
-var<workgroup> partial16: array<f32, 16>;
+#include "grid.wgsl"
+#include "workgroup-reduce.wgsl"
 
-fn linearWorkgroup(wid: vec3u, nwg: vec3u) -> u32 {
-  return wid.x + wid.y * nwg.x;
+// An invocation's share of a group: the elements k = li, li + 256, ... (k < outer·inner), element k
+// being x[o, g, s] with o = k / inner, s = k % inner. The cursor steps (o, s) along without a
+// division per element (a slow operation on GPUs, done lane by lane on CPU adapters).
+struct Cursor { k: u32, o: u32, s: u32, stepO: u32, stepS: u32 }
+
+fn share(li: u32) -> Cursor {
+  return Cursor(li, li / p.inner, li % p.inner, 256u / p.inner, 256u % p.inner);
 }
 
-// Index in the flat tensor of the k-th element (0 ≤ k < outer·inner) of group g.
-fn element(g: u32, k: u32) -> u32 {
-  let o = k / p.inner;
-  return (o * p.groups + g) * p.inner + (k - o * p.inner);
-}
-
-// Sum of every invocation's v, in two levels of 16 (three barriers rather than a tree's ten);
-// all 256 invocations must call it.
-fn workgroupSum(li: u32, v: f32) -> f32 {
-  partial[li] = v;
-  workgroupBarrier();
-  if (li < 16u) {
-    var s = 0.0;
-    for (var j = 0u; j < 16u; j++) { s += partial[li * 16u + j]; }
-    partial16[li] = s;
+fn advance(c: ptr<function, Cursor>) {
+  (*c).k += 256u;
+  (*c).o += (*c).stepO;
+  (*c).s += (*c).stepS;
+  if ((*c).s >= p.inner) {
+    (*c).s -= p.inner;
+    (*c).o += 1u;
   }
-  workgroupBarrier();
-  var total = 0.0;
-  for (var j = 0u; j < 16u; j++) { total += partial16[j]; }
-  workgroupBarrier();  // everyone has read partial16 before the next call overwrites it
-  return total;
+}
+
+// Index in the flat tensor of the cursor's element of group g.
+fn element(c: Cursor, g: u32) -> u32 {
+  return (c.o * p.groups + g) * p.inner + c.s;
 }
 
 fn invStd(variance: f32) -> f32 {
@@ -65,11 +62,11 @@ fn stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (g >= p.groups) { return; }
   let n = p.outer * p.inner;
   var s = 0.0;
-  for (var k = li; k < n; k += 256u) { s += statsX[element(g, k)]; }
+  for (var c = share(li); c.k < n; advance(&c)) { s += statsX[element(c, g)]; }
   let mean = workgroupSum(li, s) / f32(n);
   var s2 = 0.0;
-  for (var k = li; k < n; k += 256u) {
-    let d = statsX[element(g, k)] - mean;
+  for (var c = share(li); c.k < n; advance(&c)) {
+    let d = statsX[element(c, g)] - mean;
     s2 += d * d;
   }
   let variance = workgroupSum(li, s2) / f32(n);
@@ -87,15 +84,30 @@ fn stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 @group(0) @binding(5) var<storage, read> normBias: array<f32>;
 @group(0) @binding(6) var<storage, read_write> normY: array<f32>;
 
+// Group g's statistics and affine parameters (weight 1 and bias 0 without AFFINE).
+struct NormCoefs { mean: f32, inv: f32, weight: f32, bias: f32 }
+
+fn normCoefs(g: u32) -> NormCoefs {
+  var c = NormCoefs(normMean[g], invStd(normVar[g]), 1.0, 0.0);
+  if (AFFINE) {
+    c.weight = normWeight[g];
+    c.bias = normBias[g];
+  }
+  return c;
+}
+
+fn normalizeAt(i: u32, c: NormCoefs) {
+  var v = (normX[i] - c.mean) * c.inv;
+  if (AFFINE) { v = v * c.weight + c.bias; }
+  normY[i] = v;
+}
+
 @compute @workgroup_size(256)
 fn normalize(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
              @builtin(local_invocation_index) li: u32) {
   let i = linearWorkgroup(wid, nwg) * 256u + li;
   if (i >= p.outer * p.groups * p.inner) { return; }
-  let g = (i / p.inner) % p.groups;
-  var v = (normX[i] - normMean[g]) * invStd(normVar[g]);
-  if (AFFINE) { v = v * normWeight[g] + normBias[g]; }
-  normY[i] = v;
+  normalizeAt(i, normCoefs((i / p.inner) % p.groups));
 }
 
 // ---- update_running: running ← (1 − momentum)·running + momentum·batch, in place, with the
@@ -133,8 +145,8 @@ fn grad_sums(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
   let inv = invStd(sumsVar[g]);
   var s = 0.0;
   var sx = 0.0;
-  for (var k = li; k < p.outer * p.inner; k += 256u) {
-    let e = element(g, k);
+  for (var c = share(li); c.k < p.outer * p.inner; advance(&c)) {
+    let e = element(c, g);
     s += sumsDy[e];
     sx += sumsDy[e] * (sumsX[e] - mean) * inv;
   }
@@ -158,20 +170,71 @@ fn grad_sums(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
 @group(0) @binding(7) var<storage, read> dxSumDyXhat: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dxOut: array<f32>;
 
+// Group g's statistics, k and the two means of the batch-statistics formula.
+struct GradCoefs { mean: f32, inv: f32, k: f32, meanDy: f32, meanDyXhat: f32 }
+
+fn gradCoefs(g: u32) -> GradCoefs {
+  let inv = invStd(dxVar[g]);
+  var c = GradCoefs(dxMean[g], inv, inv, 0.0, 0.0);
+  if (AFFINE) { c.k *= dxWeight[g]; }
+  if (TRAINING) {
+    let n = f32(p.outer * p.inner);
+    c.meanDy = dxSumDy[g] / n;
+    c.meanDyXhat = dxSumDyXhat[g] / n;
+  }
+  return c;
+}
+
+fn gradInputAt(i: u32, c: GradCoefs) {
+  if (TRAINING) {
+    let xhat = (dxX[i] - c.mean) * c.inv;
+    dxOut[i] = c.k * (dxDy[i] - c.meanDy - xhat * c.meanDyXhat);
+  } else {
+    dxOut[i] = c.k * dxDy[i];
+  }
+}
+
 @compute @workgroup_size(256)
 fn grad_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
               @builtin(local_invocation_index) li: u32) {
   let i = linearWorkgroup(wid, nwg) * 256u + li;
   if (i >= p.outer * p.groups * p.inner) { return; }
-  let g = (i / p.inner) % p.groups;
-  let inv = invStd(dxVar[g]);
-  var k = inv;
-  if (AFFINE) { k *= dxWeight[g]; }
-  if (TRAINING) {
-    let n = f32(p.outer * p.inner);
-    let xhat = (dxX[i] - dxMean[g]) * inv;
-    dxOut[i] = k * (dxDy[i] - dxSumDy[g] / n - xhat * dxSumDyXhat[g] / n);
-  } else {
-    dxOut[i] = k * dxDy[i];
-  }
+  gradInputAt(i, gradCoefs((i / p.inner) % p.groups));
+}
+
+// ---- CPU-adapter twins of normalize and grad_input (lavapipe, SwiftShader), where integer
+// division runs lane by lane and every load is a gather: invocation t of the 8-invocation
+// workgroups walks run t, RUN consecutive elements of one plane x[o, g, ·], so the group and its
+// coefficients are worked out once per run instead of once per element.
+const RUN = 64u;
+
+// Elements [start, end) of the flat tensor and their group; start == end past the last run.
+struct Run { g: u32, start: u32, end: u32 }
+
+fn runOf(wid: vec3u, nwg: vec3u, li: u32) -> Run {
+  let t = linearWorkgroup(wid, nwg) * 8u + li;
+  let runsPerPlane = (p.inner + RUN - 1u) / RUN;
+  let plane = t / runsPerPlane;
+  if (plane >= p.outer * p.groups) { return Run(0u, 0u, 0u); }
+  let s = (t % runsPerPlane) * RUN;
+  let start = plane * p.inner + s;
+  return Run(plane % p.groups, start, start + min(RUN, p.inner - s));
+}
+
+@compute @workgroup_size(8)
+fn normalize_runs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                  @builtin(local_invocation_index) li: u32) {
+  let r = runOf(wid, nwg, li);
+  if (r.start == r.end) { return; }
+  let c = normCoefs(r.g);
+  for (var i = r.start; i < r.end; i++) { normalizeAt(i, c); }
+}
+
+@compute @workgroup_size(8)
+fn grad_input_runs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                   @builtin(local_invocation_index) li: u32) {
+  let r = runOf(wid, nwg, li);
+  if (r.start == r.end) { return; }
+  let c = gradCoefs(r.g);
+  for (var i = r.start; i < r.end; i++) { gradInputAt(i, c); }
 }

@@ -11,12 +11,16 @@
 //   sum_partials            adds the split parts of conv_weight_grad's long reduction
 //   channel_sum             the bias gradient, Σ over images and pixels of each channel
 // where k = (c, ky, kx) walks a kernel window and patch[b, k, (oy, ox)] is the input pixel
-// x[b, c, oy·SH + ky − padH, ox·SW + kx − padW] (zero outside the image).
+// x[b, c, oy·SH + ky − padH, ox·SW + kx − padW] (zero outside the image). Each GEMM has a
+// `_registers` twin for CPU adapters, further down.
 
 // conv_forward reads the weight [O, C, KH, KW] as [C, O, KH, KW] with each window rotated 180°:
 // the input gradient of a stride-1 conv is this conv of the output gradient.
 override FLIP: bool = false;
 override HAS_BIAS: bool = false;
+
+#include "grid.wgsl"
+#include "workgroup-reduce.wgsl"
 
 const BM = 64u;
 const BN = 64u;
@@ -38,7 +42,8 @@ struct Conv {
   SW: u32,
   batch0: u32,  // conv_forward: first image of this dispatch (grids over 65535 images are split)
   images: u32,  // conv_weight_grad: images summed over
-  chunk: u32,   // conv_weight_grad: reduction rows per split (a multiple of BK)
+  chunk: u32,   // conv_weight_grad: reduction rows per split (a multiple of BK); the _registers
+                // variant: output rows (image, oy) per split
   padH: i32,    // zero padding; negative crops (conv.ts packs the i32 bits as a u32)
   padW: i32,
 }
@@ -131,57 +136,132 @@ fn conv_forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id)
   }
 }
 
-// conv_forward for CPU adapters (lavapipe, SwiftShader): the same GEMM without workgroup memory
-// or barriers (a barrier is a coroutine switch there). An 8×8 workgroup covers 64 output channels
-// × 64 output pixels; invocation (x, y) owns channels y + 8i and pixels x + 8j (i, j < 8), so the
-// invocations a CPU runs side by side read neighbouring pixels of the image and the same weight.
-// Each pixel's position and each k's (c, ky, kx) are worked out once, not per product.
-@compute @workgroup_size(8, 8)
-fn conv_forward_registers(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+// ---- Variants for CPU adapters (lavapipe, SwiftShader). There a workgroup's invocations run as
+// the lanes of a SIMD loop, a barrier is a coroutine switch, every storage load is a gather that
+// costs about as much as 16 fmas, and integer division is done one lane at a time. So these
+// kernels use no workgroup memory, hold a 16 × 8 block of results in registers per invocation
+// (24 loads feed 128 fmas), and walk kernel windows with nested loops instead of dividing.
+// A workgroup is 8 invocations, one SIMD vector; they take neighbouring pixels or taps.
+
+// conv_forward: invocation `li` of workgroup (x, y, z) computes output channels 16y … 16y + 15 at
+// the 8 pixels 64x + li + 8j (j < 8) of image z. The input channel is the innermost loop: for one
+// tap (ky, kx) whether a pixel's window reaches outside the image does not depend on it.
+@compute @workgroup_size(8)
+fn conv_forward_registers(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
   let img = conv.batch0 + wid.z;
-  let K = conv.C * conv.KH * conv.KW;
   let N = conv.OH * conv.OW;
   let area = conv.KH * conv.KW;
-  let m0 = wid.y * 64u + lid.y;
-  let n0 = wid.x * 64u + lid.x;
+  let planeSize = conv.H * conv.W;
   var py: array<i32, 8>;  // top-left input row and column of each pixel's window
   var px: array<i32, 8>;
   for (var j = 0u; j < 8u; j++) {
-    let n = min(n0 + 8u * j, N - 1u);
+    let n = min(wid.x * 64u + li + 8u * j, N - 1u);
     py[j] = i32((n / conv.OW) * conv.SH) - conv.padH;
     px[j] = i32((n % conv.OW) * conv.SW) - conv.padW;
   }
-  var lo: array<vec4f, 8>;  // pixels n0, n0+8, n0+16, n0+24 of channels m0 + 8i
-  var hi: array<vec4f, 8>;  // pixels n0+32 … n0+56
-  for (var k = 0u; k < K; k++) {
-    let c = k / area;
-    let ky = i32((k % area) / conv.KW);
-    let kx = i32(k % conv.KW);
-    let plane = (img * conv.C + c) * conv.H;
-    var v: array<f32, 8>;
-    for (var j = 0u; j < 8u; j++) {
-      let y = py[j] + ky;
-      let x = px[j] + kx;
-      let inside = y >= 0 && y < i32(conv.H) && x >= 0 && x < i32(conv.W);
-      v[j] = select(0.0, X[(plane + u32(clamp(y, 0, i32(conv.H) - 1))) * conv.W + u32(clamp(x, 0, i32(conv.W) - 1))], inside);
-    }
-    let b0 = vec4f(v[0], v[1], v[2], v[3]);
-    let b1 = vec4f(v[4], v[5], v[6], v[7]);
-    for (var i = 0u; i < 8u; i++) {
-      let w = vec4f(weight(m0 + 8u * i, k, K));
-      lo[i] = fma(w, b0, lo[i]);
-      hi[i] = fma(w, b1, hi[i]);
+  // Tap t of input channel c of output channel m is at A[wRow[m] + c·cStride ± t] (see FLIP).
+  var wRow: array<u32, 16>;
+  for (var i = 0u; i < 16u; i++) {
+    let m = min(wid.y * 16u + i, conv.M - 1u);
+    wRow[i] = select(m * conv.C * area, m * area + area - 1u, FLIP);
+  }
+  let cStride = select(area, conv.M * area, FLIP);
+  var acc: array<vec4f, 32>;  // channel i: pixels j < 4 in acc[2i], the others in acc[2i + 1]
+  for (var ky = 0u; ky < conv.KH; ky++) {
+    for (var kx = 0u; kx < conv.KW; kx++) {
+      // Each pixel's input under this tap, in channel 0 of the image, and whether it is inside.
+      var at: array<u32, 8>;
+      var inside: array<bool, 8>;
+      for (var j = 0u; j < 8u; j++) {
+        let y = py[j] + i32(ky);
+        let x = px[j] + i32(kx);
+        inside[j] = y >= 0 && y < i32(conv.H) && x >= 0 && x < i32(conv.W);
+        at[j] = img * conv.C * planeSize + u32(clamp(y, 0, i32(conv.H) - 1)) * conv.W + u32(clamp(x, 0, i32(conv.W) - 1));
+      }
+      let t = ky * conv.KW + kx;
+      for (var c = 0u; c < conv.C; c++) {
+        let plane = c * planeSize;
+        var v: array<f32, 8>;
+        for (var j = 0u; j < 8u; j++) { v[j] = select(0.0, X[at[j] + plane], inside[j]); }
+        let v0 = vec4f(v[0], v[1], v[2], v[3]);
+        let v1 = vec4f(v[4], v[5], v[6], v[7]);
+        for (var i = 0u; i < 16u; i++) {
+          let base = wRow[i] + c * cStride;
+          let w = vec4f(A[select(base + t, base - t, FLIP)]);
+          acc[2u * i] = fma(w, v0, acc[2u * i]);
+          acc[2u * i + 1u] = fma(w, v1, acc[2u * i + 1u]);
+        }
+      }
     }
   }
-  for (var i = 0u; i < 8u; i++) {
-    let m = m0 + 8u * i;
-    if (m >= conv.M) { continue; }
+  for (var i = 0u; i < 16u; i++) {
+    let m = wid.y * 16u + i;
+    if (m >= conv.M) { break; }
     for (var j = 0u; j < 8u; j++) {
-      let n = n0 + 8u * j;
-      if (n >= N) { continue; }
-      var out = select(hi[i][j % 4u], lo[i][j % 4u], j < 4u);
+      let n = wid.x * 64u + li + 8u * j;
+      if (n >= N) { break; }
+      var out = acc[2u * i + j / 4u][j % 4u];
       if (HAS_BIAS) { out += bias[m]; }
       Out[(img * conv.M + m) * N + n] = out;
+    }
+  }
+}
+
+// conv_weight_grad: invocation `li` of workgroup (x, y, z) sums dW[m, k] for channels 16y … 16y + 15
+// and the 8 taps k = 64x + li + 8j (j < 8), over reduction chunk z: the output rows
+// (image, oy) from z·chunk to (z + 1)·chunk, every pixel of each.
+@compute @workgroup_size(8)
+fn conv_weight_grad_registers(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let K = conv.C * conv.KH * conv.KW;
+  let area = conv.KH * conv.KW;
+  let pixels = conv.OH * conv.OW;
+  var plane: array<u32, 8>;  // each tap's input channel plane, and its offset in the window
+  var ky: array<i32, 8>;
+  var kx: array<i32, 8>;
+  for (var j = 0u; j < 8u; j++) {
+    let k = min(wid.x * 64u + li + 8u * j, K - 1u);
+    plane[j] = (k / area) * conv.H;
+    ky[j] = i32((k % area) / conv.KW) - conv.padH;
+    kx[j] = i32(k % conv.KW) - conv.padW;
+  }
+  var aRow: array<u32, 16>;
+  for (var i = 0u; i < 16u; i++) { aRow[i] = min(wid.y * 16u + i, conv.M - 1u) * pixels; }
+  var acc: array<vec4f, 32>;  // channel i: taps j < 4 in acc[2i], the others in acc[2i + 1]
+  let rowEnd = min(conv.images * conv.OH, (wid.z + 1u) * conv.chunk);
+  for (var row = wid.z * conv.chunk; row < rowEnd; row++) {
+    let img = row / conv.OH;
+    let oy = row % conv.OH;
+    let aBase = img * conv.M * pixels + oy * conv.OW;
+    var rowBase: array<u32, 8>;
+    var rowOk: array<bool, 8>;
+    for (var j = 0u; j < 8u; j++) {
+      let y = i32(oy * conv.SH) + ky[j];
+      rowOk[j] = y >= 0 && y < i32(conv.H);
+      rowBase[j] = (img * conv.C * conv.H + plane[j] + u32(clamp(y, 0, i32(conv.H) - 1))) * conv.W;
+    }
+    for (var ox = 0u; ox < conv.OW; ox++) {
+      var v: array<f32, 8>;
+      for (var j = 0u; j < 8u; j++) {
+        let x = i32(ox * conv.SW) + kx[j];
+        v[j] = select(0.0, X[rowBase[j] + u32(clamp(x, 0, i32(conv.W) - 1))], rowOk[j] && x >= 0 && x < i32(conv.W));
+      }
+      let v0 = vec4f(v[0], v[1], v[2], v[3]);
+      let v1 = vec4f(v[4], v[5], v[6], v[7]);
+      for (var i = 0u; i < 16u; i++) {
+        let a = vec4f(A[aBase + aRow[i] + ox]);
+        acc[2u * i] = fma(a, v0, acc[2u * i]);
+        acc[2u * i + 1u] = fma(a, v1, acc[2u * i + 1u]);
+      }
+    }
+  }
+  let base = wid.z * conv.M * K;
+  for (var i = 0u; i < 16u; i++) {
+    let m = wid.y * 16u + i;
+    if (m >= conv.M) { break; }
+    for (var j = 0u; j < 8u; j++) {
+      let k = wid.x * 64u + li + 8u * j;
+      if (k >= K) { break; }
+      Out[base + m * K + k] = acc[2u * i + j / 4u][j % 4u];
     }
   }
 }
@@ -299,6 +379,49 @@ fn conv_transpose_forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invo
   }
 }
 
+// conv_transpose_forward for CPU adapters (see conv_forward_registers): invocation `li` of workgroup
+// (x, y, z) computes GEMM rows 16y … 16y + 15 (row = (o, ky, kx)) at the 8 input pixels
+// 64x + li + 8j (j < 8) of image z.
+@compute @workgroup_size(8)
+fn conv_transpose_registers(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let img = convT.batch0 + wid.z;
+  let area = convT.KH * convT.KW;
+  let M = convT.O * area;
+  let N = convT.H * convT.W;
+  var col: array<u32, 8>;
+  for (var j = 0u; j < 8u; j++) { col[j] = min(wid.x * 64u + li + 8u * j, N - 1u); }
+  var row: array<u32, 16>;
+  for (var i = 0u; i < 16u; i++) { row[i] = min(wid.y * 16u + i, M - 1u); }
+  var acc: array<vec4f, 32>;  // row i: pixels j < 4 in acc[2i], the others in acc[2i + 1]
+  for (var c = 0u; c < convT.C; c++) {
+    let plane = (img * convT.C + c) * N;
+    let v0 = vec4f(X[plane + col[0]], X[plane + col[1]], X[plane + col[2]], X[plane + col[3]]);
+    let v1 = vec4f(X[plane + col[4]], X[plane + col[5]], X[plane + col[6]], X[plane + col[7]]);
+    for (var i = 0u; i < 16u; i++) {
+      let w = vec4f(A[c * M + row[i]]);
+      acc[2u * i] = fma(w, v0, acc[2u * i]);
+      acc[2u * i + 1u] = fma(w, v1, acc[2u * i + 1u]);
+    }
+  }
+  let OW = convT.W * convT.KW;
+  for (var i = 0u; i < 16u; i++) {
+    let m = wid.y * 16u + i;
+    if (m >= M) { break; }
+    let o = m / area;
+    let ky = (m % area) / convT.KW;
+    let kx = m % convT.KW;
+    for (var j = 0u; j < 8u; j++) {
+      let n = wid.x * 64u + li + 8u * j;
+      if (n >= N) { break; }
+      var out = acc[2u * i + j / 4u][j % 4u];
+      if (HAS_BIAS) { out += bias[o]; }
+      let y = (n / convT.W) * convT.KH + ky;
+      let x = (n % convT.W) * convT.KW + kx;
+      Out[((img * convT.O + o) * convT.H * convT.KH + y) * OW + x] = out;
+    }
+  }
+}
+
 // Adds the split partial results of conv_weight_grad: total[i] = Σ_z partials[z, i], in order.
 struct Partials { count: u32, splits: u32 }
 @group(0) @binding(0) var<uniform> part: Partials;
@@ -308,7 +431,7 @@ struct Partials { count: u32, splits: u32 }
 @compute @workgroup_size(256)
 fn sum_partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                 @builtin(local_invocation_index) li: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + li;
+  let i = linearWorkgroup(wid, nwg) * 256u + li;
   if (i >= part.count) { return; }
   var s = 0.0;
   for (var z = 0u; z < part.splits; z++) { s += partials[z * part.count + i]; }
@@ -316,18 +439,16 @@ fn sum_partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 }
 
 // The bias gradient: sums[c] = Σ over images and pixels of G[b, c, pixel], one workgroup per
-// channel; each invocation sums a strided share, then a tree in workgroup memory adds the shares.
+// channel; each invocation sums a strided share, then workgroupSum adds the shares.
 struct Channels { channels: u32, images: u32, pixels: u32 }
 @group(0) @binding(0) var<uniform> chan: Channels;
 @group(0) @binding(1) var<storage, read> G: array<f32>;
 @group(0) @binding(2) var<storage, read_write> sums: array<f32>;
 
-var<workgroup> shares: array<f32, 256>;
-
 @compute @workgroup_size(256)
 fn channel_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                @builtin(local_invocation_index) li: u32) {
-  let c = wid.x + wid.y * nwg.x;
+  let c = linearWorkgroup(wid, nwg);
   if (c >= chan.channels) { return; }
   // The share strides over (image, pixel) pairs, so that many small images are spread evenly too.
   var s = 0.0;
@@ -335,11 +456,6 @@ fn channel_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     let b = i / chan.pixels;
     s += G[(b * chan.channels + c) * chan.pixels + i % chan.pixels];
   }
-  shares[li] = s;
-  workgroupBarrier();
-  for (var half = 128u; half > 0u; half >>= 1u) {
-    if (li < half) { shares[li] += shares[li + half]; }
-    workgroupBarrier();
-  }
-  if (li == 0u) { sums[c] = shares[0]; }
+  let total = workgroupSum(li, s);
+  if (li == 0u) { sums[c] = total; }
 }

@@ -3,6 +3,10 @@
 // The forward saves mean and rstd per row for the backward. With x̂ = (x − mean)·rstd, g = dy·weight:
 //   dx = rstd · (g − mean(g) − x̂ · mean(g·x̂))        (per row)
 //   dweight = Σ_rows dy·x̂,   dbias = Σ_rows dy       (per column)
+// forward and backward_input have a `_rows` twin for CPU adapters (lavapipe, SwiftShader), where a
+// workgroup's invocations are SIMD lanes and a barrier is a coroutine switch: one invocation sums a
+// whole row in registers, in 8-invocation workgroups, with no workgroup memory. (backward_params
+// needs only three barriers per workgroup and is as fast there as a barrier-free version.)
 
 const WG = 256u;
 
@@ -14,20 +18,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 
-var<workgroup> red: array<f32, 256>;
-
-// The sum over the workgroup of every invocation's `v`, returned to all of them. The leading
-// barrier lets a previous result be read before the array is reused.
-fn rowSum(v: f32, lid: u32) -> f32 {
-  workgroupBarrier();
-  red[lid] = v;
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    workgroupBarrier();
-    if (lid < stride) { red[lid] += red[lid + stride]; }
-  }
-  workgroupBarrier();
-  return red[0];
-}
+#include "grid.wgsl"
+#include "workgroup-reduce.wgsl"
 
 // One workgroup per row; invocations stride through the row.
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -40,14 +32,14 @@ fn rowSum(v: f32, lid: u32) -> f32 {
 @compute @workgroup_size(256)
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
            @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x + wid.y * nwg.x;
+  let row = linearWorkgroup(wid, nwg);
   if (row >= p.rows) { return; }  // uniform across the workgroup, so the barriers stay legal
   let base = row * p.C;
   let invC = 1.0 / f32(p.C);
 
   var s = 0.0;
   for (var i = lid; i < p.C; i += WG) { s += x[base + i]; }
-  let mean = rowSum(s, lid) * invC;
+  let mean = workgroupSum(lid, s) * invC;
 
   // Two passes (mean first, then squared deviations) avoid the cancellation of E[x²] − mean².
   var q = 0.0;
@@ -55,7 +47,7 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     let d = x[base + i] - mean;
     q += d * d;
   }
-  let rstd = inverseSqrt(rowSum(q, lid) * invC + p.eps);
+  let rstd = inverseSqrt(workgroupSum(lid, q) * invC + p.eps);
 
   for (var i = lid; i < p.C; i += WG) {
     y[base + i] = (x[base + i] - mean) * rstd * weight[i] + bias[i];
@@ -77,7 +69,7 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 @compute @workgroup_size(256)
 fn backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                   @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x + wid.y * nwg.x;
+  let row = linearWorkgroup(wid, nwg);
   if (row >= p.rows) { return; }
   let base = row * p.C;
   let m = mean[row];
@@ -91,8 +83,8 @@ fn backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
     sg += g;
     sgx += g * (xIn[base + i] - m) * r;
   }
-  let meanG = rowSum(sg, lid) * invC;
-  let meanGx = rowSum(sgx, lid) * invC;
+  let meanG = workgroupSum(lid, sg) * invC;
+  let meanGx = workgroupSum(lid, sgx) * invC;
 
   for (var i = lid; i < p.C; i += WG) {
     let xhat = (xIn[base + i] - m) * r;
@@ -119,7 +111,7 @@ var<workgroup> partB: array<f32, 256>;
 @compute @workgroup_size(32, 8)
 fn backward_params(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                    @builtin(local_invocation_id) lid: vec3u) {
-  let col = (wid.x + wid.y * nwg.x) * COLS + lid.x;
+  let col = linearWorkgroup(wid, nwg) * COLS + lid.x;
   var sw = 0.0;
   var sb = 0.0;
   if (col < p.C) {
@@ -142,5 +134,69 @@ fn backward_params(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
   if (lid.y == 0u && col < p.C) {
     dweight[col] = partW[lid.x];
     dbias[col] = partB[lid.x];
+  }
+}
+
+// ---- CPU-adapter variants. The row of invocation `li` of linear workgroup w is 8w + li.
+// A row's sums keep 8 interleaved partial sums (element i goes to part[i % 8]) added pairwise at the
+// end, so their rounding stays close to the GPU kernels' trees on rows of hundreds.
+
+fn pairwise(part: array<f32, 8>) -> f32 {
+  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
+@compute @workgroup_size(8)
+fn forward_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                @builtin(local_invocation_index) li: u32) {
+  let row = linearWorkgroup(wid, nwg) * 8u + li;
+  if (row >= p.rows) { return; }
+  let base = row * p.C;
+  var s: array<f32, 8>;
+  for (var i0 = 0u; i0 < p.C; i0 += 8u) {
+    for (var k = 0u; k < 8u; k++) {
+      if (i0 + k < p.C) { s[k] += x[base + i0 + k]; }
+    }
+  }
+  let m = pairwise(s) / f32(p.C);
+  var q: array<f32, 8>;
+  for (var i0 = 0u; i0 < p.C; i0 += 8u) {
+    for (var k = 0u; k < 8u; k++) {
+      if (i0 + k < p.C) {
+        let d = x[base + i0 + k] - m;
+        q[k] += d * d;
+      }
+    }
+  }
+  let r = inverseSqrt(pairwise(q) / f32(p.C) + p.eps);
+  for (var i = 0u; i < p.C; i++) { y[base + i] = (x[base + i] - m) * r * weight[i] + bias[i]; }
+  meanOut[row] = m;
+  rstdOut[row] = r;
+}
+
+@compute @workgroup_size(8)
+fn backward_input_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                       @builtin(local_invocation_index) li: u32) {
+  let row = linearWorkgroup(wid, nwg) * 8u + li;
+  if (row >= p.rows) { return; }
+  let base = row * p.C;
+  let m = mean[row];
+  let r = rstd[row];
+  var sg: array<f32, 8>;
+  var sgx: array<f32, 8>;
+  for (var i0 = 0u; i0 < p.C; i0 += 8u) {
+    for (var k = 0u; k < 8u; k++) {
+      let i = i0 + k;
+      if (i < p.C) {
+        let g = dy[base + i] * w[i];
+        sg[k] += g;
+        sgx[k] += g * (xIn[base + i] - m) * r;
+      }
+    }
+  }
+  let meanG = pairwise(sg) / f32(p.C);
+  let meanGx = pairwise(sgx) / f32(p.C);
+  for (var i = 0u; i < p.C; i++) {
+    let xhat = (xIn[base + i] - m) * r;
+    dx[base + i] = r * (dy[base + i] * w[i] - meanG - xhat * meanGx);
   }
 }

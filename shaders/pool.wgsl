@@ -25,8 +25,10 @@ struct Params {
 @group(0) @binding(1) var<storage, read> dyAvg: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dxAvg: array<f32>;
 
+#include "grid.wgsl"
+
 fn linearIndex(wid: vec3u, nwg: vec3u, li: u32) -> u32 {
-  return (wid.x + wid.y * nwg.x) * 256u + li;
+  return linearWorkgroup(wid, nwg) * 256u + li;
 }
 
 // Position (0..3, row-major) of the first maximum in the 2×2 window at output (oh, ow) of a plane,

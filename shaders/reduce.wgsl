@@ -27,6 +27,8 @@ struct Params {
 
 var<workgroup> partial: array<f32, WG>;
 
+#include "grid.wgsl"
+
 fn at(v: array<vec4u, 2>, k: u32) -> u32 {
   return v[k / 4u][k % 4u];
 }
@@ -46,7 +48,7 @@ fn offsetOf(i: u32, shape: array<vec4u, 2>, stride: array<vec4u, 2>, rank: u32) 
 @compute @workgroup_size(WG)
 fn reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
           @builtin(local_invocation_index) lid: u32) {
-  let o = wid.x + wid.y * nwg.x;
+  let o = linearWorkgroup(wid, nwg);
   if (o >= p.outCount) { return; } // the whole workgroup leaves together
   let base = offsetOf(o, p.keptShape, p.keptStride, p.keptRank);
   var acc = 0.0;

@@ -10,12 +10,15 @@ struct Params {
   W: u32,        // input width
   OH: u32,       // output height
   OW: u32,       // output width
-  total: u32,    // invocations needed: output elements (forward) or input elements (backward)
+  total: u32,    // invocations needed: output elements (forward) or input elements (backward);
+                 // output rows in upsample_bilinear_rows
   scaleH: f32,   // H / OH rounded to f32, as PyTorch computes it
   scaleW: f32,   // W / OW
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
+
+#include "grid.wgsl"
 
 // Forward: x [B·C, H, W] -> y [B·C, OH, OW].
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -46,20 +49,23 @@ fn weight(t: Taps, i: u32) -> f32 {
   return select(0.0, t.l0, t.i0 == i) + select(0.0, t.l1, t.i1 == i);
 }
 
+// Output pixel (·, tw) of the row th of the plane starting at `base` in x.
+fn bilinear(base: u32, th: Taps, tw: Taps) -> f32 {
+  let r0 = base + th.i0 * p.W;
+  let r1 = base + th.i1 * p.W;
+  return th.l0 * (tw.l0 * x[r0 + tw.i0] + tw.l1 * x[r0 + tw.i1]) +
+         th.l1 * (tw.l0 * x[r1 + tw.i0] + tw.l1 * x[r1 + tw.i1]);
+}
+
 @compute @workgroup_size(256)
 fn upsample_bilinear(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                      @builtin(local_invocation_index) li: u32) {
-  let idx = (wid.x + wid.y * nwg.x) * 256u + li;
+  let idx = linearWorkgroup(wid, nwg) * 256u + li;
   if (idx >= p.total) { return; }
   let ow = idx % p.OW;
   let oh = (idx / p.OW) % p.OH;
   let base = (idx / (p.OW * p.OH)) * p.H * p.W;
-  let th = taps(oh, p.scaleH, p.H);
-  let tw = taps(ow, p.scaleW, p.W);
-  let r0 = base + th.i0 * p.W;
-  let r1 = base + th.i1 * p.W;
-  y[idx] = th.l0 * (tw.l0 * x[r0 + tw.i0] + tw.l1 * x[r0 + tw.i1]) +
-           th.l1 * (tw.l0 * x[r1 + tw.i0] + tw.l1 * x[r1 + tw.i1]);
+  y[idx] = bilinear(base, taps(oh, p.scaleH, p.H), taps(ow, p.scaleW, p.W));
 }
 
 // The outputs that read input index i lie between these bounds: those whose source coordinate is
@@ -76,7 +82,7 @@ fn lastReader(i: u32, scale: f32, outSize: u32) -> u32 {
 @compute @workgroup_size(256)
 fn upsample_bilinear_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                           @builtin(local_invocation_index) li: u32) {
-  let idx = (wid.x + wid.y * nwg.x) * 256u + li;
+  let idx = linearWorkgroup(wid, nwg) * 256u + li;
   if (idx >= p.total) { return; }
   let iw = idx % p.W;
   let ih = (idx / p.W) % p.H;
@@ -94,4 +100,18 @@ fn upsample_bilinear_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
     sum += wh * row;
   }
   dx[idx] = sum;
+}
+
+// ---- The forward's twin for CPU adapters (lavapipe, SwiftShader), where integer division runs
+// lane by lane: an invocation computes a whole output row, so the plane and row are worked out
+// once per row, not per pixel. Invocation li of linear workgroup w takes row 8w + li. (The
+// backward's divisions are a small part of its gather loops; it is as fast as a per-row version.)
+@compute @workgroup_size(8)
+fn upsample_bilinear_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                          @builtin(local_invocation_index) li: u32) {
+  let r = linearWorkgroup(wid, nwg) * 8u + li;
+  if (r >= p.total) { return; }
+  let base = (r / p.OH) * p.H * p.W;
+  let th = taps(r % p.OH, p.scaleH, p.H);
+  for (var ow = 0u; ow < p.OW; ow++) { y[r * p.OW + ow] = bilinear(base, th, taps(ow, p.scaleW, p.W)); }
 }

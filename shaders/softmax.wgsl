@@ -1,7 +1,8 @@
 // Softmax and log-softmax over the last axis of a [rows, L] array, and their gradients.
 // One workgroup per row; each invocation strides through the row (rows longer than the workgroup
-// loop), then a tree in workgroup memory combines the 256 partial results. The forward subtracts
-// the row maximum before exp, so large inputs cannot overflow.
+// loop), then workgroupMax / workgroupSum (shaders/lib/workgroup-reduce.wgsl) combine the 256
+// partial results. The forward subtracts the row maximum before exp, so large inputs cannot
+// overflow.
 
 override LOG: bool = false;  // log-softmax instead of softmax
 
@@ -15,23 +16,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 
-var<workgroup> red: array<f32, 256>;
-
-// Every invocation passes its partial value and gets the combination of all 256: the maximum
-// when `isMax`, else the sum. The leading barrier lets a previous result be read before reuse.
-fn reduce(v: f32, lid: u32, isMax: bool) -> f32 {
-  workgroupBarrier();
-  red[lid] = v;
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    workgroupBarrier();
-    if (lid < stride) {
-      let other = red[lid + stride];
-      red[lid] = select(red[lid] + other, max(red[lid], other), isMax);
-    }
-  }
-  workgroupBarrier();
-  return red[0];
-}
+#include "grid.wgsl"
+#include "workgroup-reduce.wgsl"
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
@@ -39,17 +25,17 @@ fn reduce(v: f32, lid: u32, isMax: bool) -> f32 {
 @compute @workgroup_size(256)
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
            @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x + wid.y * nwg.x;
+  let row = linearWorkgroup(wid, nwg);
   if (row >= p.rows) { return; }  // uniform across the workgroup, so the barriers stay legal
   let base = row * p.L;
 
   var m = -F32_MAX;
   for (var i = lid; i < p.L; i += WG) { m = max(m, x[base + i]); }
-  m = reduce(m, lid, true);
+  m = workgroupMax(lid, m);
 
   var s = 0.0;
   for (var i = lid; i < p.L; i += WG) { s += exp(x[base + i] - m); }
-  s = reduce(s, lid, false);
+  s = workgroupSum(lid, s);
 
   if (LOG) {
     let logSum = log(s);
@@ -68,7 +54,7 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 @compute @workgroup_size(256)
 fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
             @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x + wid.y * nwg.x;
+  let row = linearWorkgroup(wid, nwg);
   if (row >= p.rows) { return; }
   let base = row * p.L;
 
@@ -76,7 +62,7 @@ fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   for (var i = lid; i < p.L; i += WG) {
     if (LOG) { s += dy[base + i]; } else { s += dy[base + i] * out[base + i]; }
   }
-  s = reduce(s, lid, false);
+  s = workgroupSum(lid, s);
 
   for (var i = lid; i < p.L; i += WG) {
     let yi = out[base + i];

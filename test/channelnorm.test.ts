@@ -3,7 +3,7 @@ import { batchNorm2d, instanceNorm2d, type BatchNormState } from '../src/ops/cha
 import { backward } from '../src/autograd/tape.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { gradCheck, expectClose } from './helpers/check.js';
-import { testGpu } from './helpers/gpu.js';
+import { testGpu, testGpuVariant } from './helpers/gpu.js';
 import { randn, uniform } from './helpers/random.js';
 
 // x̂ = (x − mean)·invStd with the mean and variance summed in f32 over ≤ 646 values: relative
@@ -51,17 +51,20 @@ function normalizeRef(
   return y;
 }
 
+/** The elementwise kernels: one invocation per element (GPU) or per run of a plane (CPU adapter). */
+const variant = (cpu: boolean) => (cpu ? 'run-per-invocation' : 'element-per-invocation');
+
 function freshState(gpu: Awaited<ReturnType<typeof testGpu>>, mean: ArrayLike<number>, variance: ArrayLike<number>): BatchNormState {
   return { runningMean: Tensor.fromArray(gpu, mean, [mean.length]), runningVar: Tensor.fromArray(gpu, variance, [variance.length]) };
 }
 
 describe('batchNorm2d', () => {
   const shapes = [[2, 3, 4, 5], [2, 3, 17, 19], [1, 1, 1, 2], [4, 2, 1, 1], [3, 1, 9, 11]];
-  for (const shape of shapes) {
+  for (const shape of shapes) for (const cpu of [false, true]) {
     const [B, C, H, W] = shape;
 
-    it(`training: forward, backward and running statistics, [${shape.join(', ')}]`, async () => {
-      const gpu = await testGpu();
+    it(`training: forward, backward and running statistics, [${shape.join(', ')}], ${variant(cpu)} kernels`, async () => {
+      const gpu = await testGpuVariant(cpu);
       const mean0 = randn(C, 3), var0 = uniform(C, 4, 0.5, 2);
       const state = freshState(gpu, mean0, var0);
       // With two values per channel the x gradient is the small remainder of a cancellation that
@@ -90,8 +93,8 @@ describe('batchNorm2d', () => {
       state.runningVar.dispose();
     });
 
-    it(`eval: forward and backward with the running statistics, [${shape.join(', ')}]`, async () => {
-      const gpu = await testGpu();
+    it(`eval: forward and backward with the running statistics, [${shape.join(', ')}], ${variant(cpu)} kernels`, async () => {
+      const gpu = await testGpuVariant(cpu);
       const running: Stats = { mean: Float64Array.from(randn(C, 5)), variance: Float64Array.from(uniform(C, 6, 0.5, 2)) };
       const state = freshState(gpu, running.mean, running.variance);
       await gradCheck({
@@ -110,6 +113,28 @@ describe('batchNorm2d', () => {
       state.runningVar.dispose();
     });
   }
+
+  // 2 × 262145 planes of one pixel: the CPU adapter's kernels run one invocation per plane, 8 to a
+  // workgroup, so their grid passes 65535 workgroups too. Eval mode keeps the reference short.
+  for (const cpu of [false, true]) it(`runs 524290 planes (grids past 65535 workgroups), ${variant(cpu)} kernels`, async () => {
+    const gpu = await testGpuVariant(cpu);
+    const [B, C] = [262145, 2];
+    const xs = uniform(B * C, 11, -2, 2);
+    const running: Stats = { mean: Float64Array.from([0.5, -1]), variance: Float64Array.from([2, 0.25]) };
+    const state = freshState(gpu, running.mean, running.variance);
+    const [w, b] = [[1.5, -0.5], [0.25, 2]];
+    const x = Tensor.fromArray(gpu, xs, [B, C, 1, 1]);
+    x.requiresGrad = true;
+    const [wt, bt] = [Tensor.fromArray(gpu, w, [C]), Tensor.fromArray(gpu, b, [C])];
+    const y = batchNorm2d(x, wt, bt, state, { training: false });
+    expectClose(await y.read(), normalizeRef(xs, B, C, 1, running, 1e-5, w, b), FORWARD, 'batchNorm2d (eval)', 'forward 524290 planes');
+    const g = uniform(xs.length, 12, -2, 2);
+    const gT = Tensor.fromArray(gpu, g, y.shape);
+    backward(y, gT);
+    const dx = Float64Array.from(g, (v, i) => (v * w[i % C]) / Math.sqrt(running.variance[i % C] + 1e-5));
+    expectClose(await x.grad!.read(), dx, GRAD, 'batchNorm2d (eval)', 'grad 524290 planes');
+    for (const t of [x, wt, bt, y, gT, state.runningMean, state.runningVar]) t.dispose();
+  });
 
   it('uses the given momentum and eps', async () => {
     const gpu = await testGpu();
@@ -181,9 +206,9 @@ function instanceNormGradRef(x: ArrayLike<number>, dy: ArrayLike<number>, groups
 
 describe('instanceNorm2d', () => {
   const shapes = [[2, 3, 4, 5], [2, 3, 17, 19], [1, 1, 1, 2], [1, 2, 16, 17], [3, 1, 5, 1]];
-  for (const shape of shapes) {
-    it(`forward and backward, [${shape.join(', ')}]`, async () => {
-      const gpu = await testGpu();
+  for (const shape of shapes) for (const cpu of [false, true]) {
+    it(`forward and backward, [${shape.join(', ')}], ${variant(cpu)} kernels`, async () => {
+      const gpu = await testGpuVariant(cpu);
       const [B, C, H, W] = shape;
       await gradCheck({
         gpu,

@@ -107,6 +107,9 @@ describe('conv2d', () => {
     ['2×3 kernel, no padding', [2, 2, 4, 5], 3, 2, 3, 0, true],
     ['1×1 padding 1 (input gradient crops)', [1, 2, 3, 4], 3, 1, 1, 1, true],
     ['weight gradient split over 1200 rows', [2, 1, 20, 30], 2, 3, 3, 1, true],
+    // Neither 17 channels nor 81 taps fill the register kernels' 16 × 64 blocks; their weight
+    // gradient splits the 15 output rows into chunks of 2 (the last one short).
+    ['17 channels, 81 taps, 15 rows in chunks', [3, 9, 5, 6], 17, 3, 3, 1, true],
   ];
   for (const [name, xShape, O, KH, KW, pad, bias] of cases) for (const cpu of [false, true]) {
     it(`forward and backward: ${name} (${xShape.join('×')} → ${O}), ${cpu ? 'register' : 'workgroup-tile'} kernel`, async () => {
@@ -150,8 +153,8 @@ describe('conv2d', () => {
   // 70001 images split the per-image grid into z chunks; 70001 channels give the bias gradient a
   // 1-D grid past 65535. The input gradient of the 70001 images would be a second slow pass over
   // the same chunking, so x needs none there (which also exercises skipping it).
-  it('runs 70001 images and 70001 channels (grids past 65535 are split)', async () => {
-    const gpu = await testGpu();
+  for (const cpu of [false, true]) it(`runs 70001 images and 70001 channels (grids past 65535 are split), ${cpu ? 'register' : 'workgroup-tile'} kernels`, async () => {
+    const gpu = await testGpuVariant(cpu);
     for (const [B, O] of [[70001, 1], [1, 70001]]) {
       const x = randn(B, 21), w = randn(O, 22), b = randn(O, 23), g = randn(B * O, 24);
       const [xt, wt, bt] = [Tensor.fromArray(gpu, x, [B, 1, 1, 1]), Tensor.fromArray(gpu, w, [O, 1, 1, 1]), Tensor.fromArray(gpu, b, [O])];
@@ -242,11 +245,12 @@ describe('convTranspose2d', () => {
     ['size-1 dims', [1, 1, 1, 1], 1, 2, 2, true],
     ['20 input channels, no bias', [1, 20, 2, 2], 3, 2, 2, false],
     ['Cout·4 = 68 rows (two row tiles)', [1, 2, 3, 2], 17, 2, 2, true],
+    ['72 input pixels (two column tiles)', [1, 2, 9, 8], 3, 2, 2, true],
     ['3×2 kernel = stride', [1, 2, 2, 3], 3, 3, 2, true],
   ];
-  for (const [name, xShape, O, KH, KW, bias] of cases) {
-    it(`forward and backward: ${name} (${xShape.join('×')} → ${O})`, async () => {
-      const gpu = await testGpu();
+  for (const [name, xShape, O, KH, KW, bias] of cases) for (const cpu of [false, true]) {
+    it(`forward and backward: ${name} (${xShape.join('×')} → ${O}), ${cpu ? 'register' : 'workgroup-tile'} kernels`, async () => {
+      const gpu = await testGpuVariant(cpu);
       await gradCheck({
         gpu,
         kernel: 'convTranspose2d',

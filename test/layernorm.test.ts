@@ -4,7 +4,7 @@ import { backward, noGrad } from '../src/autograd/tape.js';
 import { scope } from '../src/tensor/scope.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { gradCheck, expectClose } from './helpers/check.js';
-import { testGpu } from './helpers/gpu.js';
+import { testGpu, testGpuVariant } from './helpers/gpu.js';
 import { randn, uniform } from './helpers/random.js';
 
 // Outputs of order 1-3: mean and variance are tree sums over ≤ 300 terms (~8 roundings each), so
@@ -13,6 +13,9 @@ const FORWARD = { atol: 1e-6, rtol: 1e-6 };
 // dx needs two more row reductions, dweight/dbias column sums over ≤ 14 rows; the f64 central
 // differences are exact to ~1e-9 at these steps.
 const GRAD = { atol: 2e-6, rtol: 1e-5 };
+
+/** The GPU kernels (a workgroup per row, tree sums) or the CPU-adapter ones (an invocation per row). */
+const variant = (cpu: boolean) => (cpu ? 'row-per-invocation' : 'workgroup-per-row');
 
 /** nn.LayerNorm over rows of length C, in f64. */
 function layerNormRef([x, w, b]: Float64Array[], C: number, eps: number): Float64Array {
@@ -35,11 +38,11 @@ describe('layerNorm', () => {
     ['C = 64', [10, 64], 1e-6],
     ['C = 300 (loops past the workgroup)', [3, 4, 300], 1e-12],
   ];
-  for (const [name, shape, eps] of cases) {
-    it(`forward and backward: ${name} [${shape}], eps ${eps}`, async () => {
+  for (const [name, shape, eps] of cases) for (const cpu of [false, true]) {
+    it(`forward and backward: ${name} [${shape}], eps ${eps}, ${variant(cpu)} kernels`, async () => {
       const C = shape[shape.length - 1];
       await gradCheck({
-        gpu: await testGpu(),
+        gpu: await testGpuVariant(cpu),
         kernel: 'layerNorm',
         inputs: [{ shape }, { shape: [C] }, { shape: [C] }],
         gpuForward: ([x, w, b]) => layerNorm(x, w, b, eps),
@@ -51,13 +54,13 @@ describe('layerNorm', () => {
   }
 
   // Rows whose variance is about eps, so a wrong or rounded-away eps would show at once.
-  for (const eps of [1e-6, 1e-5, 1e-12]) {
-    it(`applies eps ${eps} exactly (row variance ≈ eps)`, async () => {
+  for (const eps of [1e-6, 1e-5, 1e-12]) for (const cpu of [false, true]) {
+    it(`applies eps ${eps} exactly (row variance ≈ eps), ${variant(cpu)} kernels`, async () => {
       const [rows, C] = [9, 37];
       const sigma = Math.sqrt(eps);
       const x = randn(rows * C, 17, sigma);
       await gradCheck({
-        gpu: await testGpu(),
+        gpu: await testGpuVariant(cpu),
         kernel: 'layerNorm (var ≈ eps)',
         // weight and bias gradients are checked above; here the step is sized for x's scale.
         inputs: [{ shape: [rows, C], data: x }, { shape: [C], grad: false }, { shape: [C], grad: false }],
@@ -71,16 +74,17 @@ describe('layerNorm', () => {
     });
   }
 
-  it('runs more than 65535 rows (split grid)', async () => {
-    const gpu = await testGpu();
-    const [rows, C] = [65600, 2];
+  // More than 65535 workgroups: a workgroup per row on a GPU, 8 rows per workgroup on a CPU adapter.
+  for (const cpu of [false, true]) it(`runs more than 65535 workgroups (split grid), ${variant(cpu)} kernels`, async () => {
+    const gpu = await testGpuVariant(cpu);
+    const [rows, C] = [cpu ? 8 * 65600 : 65600, 2];
     // Each row is (u, 2 + v) with u, v uniform in [0, 1): two close values would make x − mean
     // ill-conditioned in f32, and this test is about indexing.
     const data = [uniform(rows * C, 1, 0, 1).map((v, i) => v + 2 * (i % 2)), randn(C, 2), randn(C, 3)];
     const [x, w, b] = data.map((d, i) => Tensor.fromArray(gpu, d, i === 0 ? [rows, C] : [C]));
     const y = layerNorm(x, w, b, 1e-5);
     const ref = layerNormRef(data.map((d) => Float64Array.from(d)), C, 1e-5);
-    expectClose(await y.read(), ref, FORWARD, 'layerNorm', 'forward 65600 rows');
+    expectClose(await y.read(), ref, FORWARD, 'layerNorm', `forward ${rows} rows`);
     for (const t of [x, w, b, y]) t.dispose();
   });
 

@@ -3,7 +3,7 @@ import { upsampleBilinear } from '../src/ops/resample.js';
 import { backward } from '../src/autograd/tape.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { gradCheck, expectClose } from './helpers/check.js';
-import { testGpu } from './helpers/gpu.js';
+import { testGpu, testGpuVariant } from './helpers/gpu.js';
 import { randn } from './helpers/random.js';
 
 // Outputs are 4-tap convex combinations of the inputs summed in f32 (coordinates are modelled in
@@ -61,9 +61,12 @@ function bilinearGradRef(dy: ArrayLike<number>, planes: number, H: number, W: nu
   return dx;
 }
 
+/** The GPU forward (an invocation per pixel) or the CPU adapters' (an invocation per row). */
+const variant = (cpu: boolean) => (cpu ? 'row-per-invocation forward' : 'pixel-per-invocation forward');
+
 describe('upsampleBilinear', () => {
-  it('reproduces PyTorch on a hand-computed case (2×2 -> 4×4)', async () => {
-    const gpu = await testGpu();
+  for (const cpu of [false, true]) it(`reproduces PyTorch on a hand-computed case (2×2 -> 4×4), ${variant(cpu)}`, async () => {
+    const gpu = await testGpuVariant(cpu);
     // align_corners=False, scale 0.5: rows read (0, 0, 0.25, 0.75) of the way from row 0 to row 1.
     const y = await upsampleBilinear(Tensor.fromArray(gpu, [0, 1, 2, 3], [1, 1, 2, 2]), [4, 4]).read();
     const row = (a: number, b: number) => [a, a + 0.25 * (b - a), a + 0.75 * (b - a), b];
@@ -79,9 +82,9 @@ describe('upsampleBilinear', () => {
     ['up ×5.33 (3×3 -> 16×16)', [1, 1, 3, 3], [16, 16]],
     ['to a single row and column (2×3 -> 1×13)', [1, 2, 2, 3], [1, 13]],
   ];
-  for (const [name, shape, size] of cases) {
-    it(`forward and backward: ${name}`, async () => {
-      const gpu = await testGpu();
+  for (const [name, shape, size] of cases) for (const cpu of [false, true]) {
+    it(`forward and backward: ${name}, ${variant(cpu)}`, async () => {
+      const gpu = await testGpuVariant(cpu);
       const [B, C, H, W] = shape;
       await gradCheck({
         gpu,
@@ -112,6 +115,22 @@ describe('upsampleBilinear', () => {
     gT.dispose();
     expectClose(await x.grad!.read(), bilinearGradRef(g, 1, 4097, 4097, 3, 3), GRAD, 'upsampleBilinear', 'grad 4097² -> 3²');
     x.dispose();
+  });
+
+  // 524290 planes of one row: the CPU adapters' forward (8 rows to a workgroup) passes 65535 workgroups.
+  for (const cpu of [false, true]) it(`runs 524290 one-row planes (1×1 -> 1×2 and back), ${variant(cpu)}`, async () => {
+    const gpu = await testGpuVariant(cpu);
+    const planes = 524290;
+    const xs = randn(planes, 13);
+    const x = Tensor.fromArray(gpu, xs, [1, planes, 1, 1]);
+    x.requiresGrad = true;
+    const y = upsampleBilinear(x, [1, 2]);
+    expectClose(await y.read(), bilinearRef(xs, planes, 1, 1, 1, 2), FORWARD, 'upsampleBilinear', `forward ${planes} planes`);
+    const g = randn(2 * planes, 14);
+    const gT = Tensor.fromArray(gpu, g, y.shape);
+    backward(y, gT);
+    expectClose(await x.grad!.read(), bilinearGradRef(g, planes, 1, 1, 1, 2), GRAD, 'upsampleBilinear', `grad ${planes} planes`);
+    for (const t of [x, y, gT]) t.dispose();
   });
 
   it('leaves no GPU buffer behind after forward and backward', async () => {

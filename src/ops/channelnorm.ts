@@ -2,7 +2,7 @@
 // and instanceNorm2d (nn.InstanceNorm2d with affine=False), and their backward rules.
 // Both normalise groups of elements; a Layout says which (see shaders/channelnorm.wgsl).
 
-import { uniforms } from '../gpu/gpu.js';
+import { uniforms, type DispatchSpec } from '../gpu/gpu.js';
 import { record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -33,6 +33,18 @@ function params(l: Layout, eps: number, momentum = 0): ArrayBuffer {
   return uniforms([l.outer, l.groups, l.inner], [eps, momentum]);
 }
 
+/** Elements per run of the `_runs` kernels for CPU adapters (RUN in channelnorm.wgsl). */
+const RUN = 64;
+
+/**
+ * An elementwise kernel over x: one invocation per element in workgroups of 256 on a GPU; on a CPU
+ * adapter its `_runs` twin, one invocation per run of RUN elements of a plane, 8 to a workgroup.
+ */
+function elementwise(x: Tensor, entry: string, l: Layout): Pick<DispatchSpec, 'entry' | 'workgroups'> {
+  if (!x.gpu.info.cpu) return { entry, workgroups: Math.ceil(x.size / 256) };
+  return { entry: `${entry}_runs`, workgroups: Math.ceil((l.outer * l.groups * Math.ceil(l.inner / RUN)) / 8) };
+}
+
 /** Mean and biased variance of every group. */
 function groupStats(x: Tensor, l: Layout): [Tensor, Tensor] {
   const mean = Tensor.empty(x.gpu, [l.groups]);
@@ -48,11 +60,10 @@ function normalize(x: Tensor, mean: Tensor, variance: Tensor, affine: [Tensor, T
   const [weight, bias] = affine ?? [x, x];
   x.gpu.dispatch({
     shader: 'channelnorm',
-    entry: 'normalize',
+    ...elementwise(x, 'normalize', l),
     constants: { AFFINE: affine ? 1 : 0 },
     uniforms: params(l, eps),
     buffers: [x, mean, variance, weight, bias, out],
-    workgroups: Math.ceil(x.size / 256),
   });
   return out;
 }
@@ -89,11 +100,10 @@ function gradInput(
   const dx = Tensor.empty(x.gpu, x.shape);
   x.gpu.dispatch({
     shader: 'channelnorm',
-    entry: 'grad_input',
+    ...elementwise(x, 'grad_input', l),
     constants: { AFFINE: weight ? 1 : 0, TRAINING: batchStats ? 1 : 0 },
     uniforms: params(l, eps),
     buffers: [x, mean, variance, dy, weight ?? x, sums[0], sums[1], dx],
-    workgroups: Math.ceil(x.size / 256),
   });
   return dx;
 }

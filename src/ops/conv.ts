@@ -20,6 +20,14 @@ const TILE_K = 16;
 const MIN_SPLIT_ROWS = 256;
 /** ...until about this many workgroups run, enough to fill a large GPU. */
 const TARGET_WORKGROUPS = 256;
+/**
+ * The `_registers` kernels for CPU adapters: a workgroup covers 16 rows (channels) × 64 columns
+ * (pixels or taps) of its GEMM's result. Their weight gradient splits its reduction until about
+ * CPU_TARGET_WORKGROUPS run, enough for the cores of a large CPU.
+ */
+const CPU_ROWS = 16;
+const CPU_COLS = 64;
+const CPU_TARGET_WORKGROUPS = 32;
 
 /**
  * A conv reading x [B, C, H, W] through a KH×KW window at stride SH×SW with zero padding
@@ -75,10 +83,11 @@ function convForward(
   x: Tensor, weight: Tensor, g: Geometry, flip: boolean, bias?: Tensor, shape: readonly number[] = [g.B, g.M, g.OH, g.OW],
 ): Tensor {
   const out = Tensor.empty(x.gpu, shape);
-  dispatchPerImage(x.gpu, g.B, [Math.ceil((g.OH * g.OW) / TILE), Math.ceil(g.M / TILE)], (batch0) => ({
+  const cpu = x.gpu.info.cpu;
+  const [rows, cols] = cpu ? [CPU_ROWS, CPU_COLS] : [TILE, TILE];
+  dispatchPerImage(x.gpu, g.B, [Math.ceil((g.OH * g.OW) / cols), Math.ceil(g.M / rows)], (batch0) => ({
     shader: 'conv',
-    // Both cover 64×64 tiles of the output: workgroup-memory tiles on a GPU, registers on a CPU adapter.
-    entry: x.gpu.info.cpu ? 'conv_forward_registers' : 'conv_forward',
+    entry: cpu ? 'conv_forward_registers' : 'conv_forward',
     constants: { FLIP: flip ? 1 : 0, HAS_BIAS: bias ? 1 : 0 },
     uniforms: convUniforms(g, batch0, 0),
     // The bias binding is part of the pipeline layout either way; without a bias, the weight stands in.
@@ -93,19 +102,31 @@ function convForward(
  */
 function weightGrad(a: Tensor, x: Tensor, g: Geometry, shape: readonly number[]): Tensor {
   const N = g.C * g.KH * g.KW;
-  const rows = g.B * g.OH * g.OW;
-  const tiles = Math.ceil(g.M / TILE) * Math.ceil(N / TILE);
-  const wanted = Math.max(1, Math.min(Math.ceil(rows / MIN_SPLIT_ROWS), Math.ceil(TARGET_WORKGROUPS / tiles)));
-  const chunk = Math.ceil(rows / wanted / TILE_K) * TILE_K;
-  const splits = Math.ceil(rows / chunk);
+  const cpu = x.gpu.info.cpu;
+  let grid: [number, number];
+  let chunk: number;
+  let splits: number;
+  if (cpu) {
+    // The reduction is split by whole output rows (image, oy).
+    grid = [Math.ceil(N / CPU_COLS), Math.ceil(g.M / CPU_ROWS)];
+    const rows = g.B * g.OH;
+    chunk = Math.ceil(rows / Math.min(rows, Math.ceil(CPU_TARGET_WORKGROUPS / (grid[0] * grid[1]))));
+    splits = Math.ceil(rows / chunk);
+  } else {
+    grid = [Math.ceil(N / TILE), Math.ceil(g.M / TILE)];
+    const rows = g.B * g.OH * g.OW;
+    const wanted = Math.max(1, Math.min(Math.ceil(rows / MIN_SPLIT_ROWS), Math.ceil(TARGET_WORKGROUPS / (grid[0] * grid[1]))));
+    chunk = Math.ceil(rows / wanted / TILE_K) * TILE_K;
+    splits = Math.ceil(rows / chunk);
+  }
   const dW = Tensor.empty(x.gpu, shape);
   const partials = splits === 1 ? dW : Tensor.empty(x.gpu, [splits, g.M * N]);
   x.gpu.dispatch({
     shader: 'conv',
-    entry: 'conv_weight_grad',
+    entry: cpu ? 'conv_weight_grad_registers' : 'conv_weight_grad',
     uniforms: convUniforms(g, 0, chunk),
     buffers: [a, x, partials],
-    workgroups: [Math.ceil(N / TILE), Math.ceil(g.M / TILE), splits],
+    workgroups: [grid[0], grid[1], splits],
   });
   if (partials !== dW) {
     x.gpu.dispatch({
@@ -135,9 +156,11 @@ function transposeForward(
   x: Tensor, weight: Tensor, d: TransposeDims, bias?: Tensor, shape: readonly number[] = [d.B, d.O, d.H * d.KH, d.W * d.KW],
 ): Tensor {
   const out = Tensor.empty(x.gpu, shape);
-  dispatchPerImage(x.gpu, d.B, [Math.ceil((d.H * d.W) / TILE), Math.ceil((d.O * d.KH * d.KW) / TILE)], (batch0) => ({
+  const cpu = x.gpu.info.cpu;
+  const [rows, cols] = cpu ? [CPU_ROWS, CPU_COLS] : [TILE, TILE];
+  dispatchPerImage(x.gpu, d.B, [Math.ceil((d.H * d.W) / cols), Math.ceil((d.O * d.KH * d.KW) / rows)], (batch0) => ({
     shader: 'conv',
-    entry: 'conv_transpose_forward',
+    entry: cpu ? 'conv_transpose_registers' : 'conv_transpose_forward',
     constants: { HAS_BIAS: bias ? 1 : 0 },
     uniforms: uniforms([d.C, d.O, d.H, d.W, d.KH, d.KW, batch0]),
     buffers: [weight, x, out, bias ?? weight],

@@ -20,6 +20,9 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number):
   if (!(eps >= 0) || !Number.isFinite(eps)) throw new Error(`layerNorm: eps must be a finite number >= 0, got ${eps}`);
   const rows = C === 0 ? 0 : x.size / C;
   const params = uniforms([rows, C], [eps]);
+  // A workgroup per row on a GPU; an invocation per row, 8 to a workgroup, on a CPU adapter.
+  const cpu = x.gpu.info.cpu;
+  const rowWorkgroups = cpu ? Math.ceil(rows / 8) : rows;
 
   const y = Tensor.empty(x.gpu, x.shape);
   const mean = Tensor.empty(x.gpu, [rows]);
@@ -27,10 +30,10 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number):
   if (rows > 0) {
     x.gpu.dispatch({
       shader: 'layernorm',
-      entry: 'forward',
+      entry: cpu ? 'forward_rows' : 'forward',
       uniforms: params,
       buffers: [x, weight, bias, y, mean, rstd],
-      workgroups: rows,
+      workgroups: rowWorkgroups,
     });
   }
   const out = record({
@@ -45,10 +48,10 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number):
       if (rows > 0) {
         dy.gpu.dispatch({
           shader: 'layernorm',
-          entry: 'backward_input',
+          entry: cpu ? 'backward_input_rows' : 'backward_input',
           uniforms: params,
           buffers: [dy, xs, w, m, r, dx],
-          workgroups: rows,
+          workgroups: rowWorkgroups,
         });
       }
       // Runs even without rows: empty column sums are zeros.

@@ -12,15 +12,20 @@ interface Sizes {
   OW: number;
 }
 
-/** Runs one of the two kernels; `total` is the number of elements it writes. */
-function launch(entry: string, input: Tensor, output: Tensor, s: Sizes): void {
+/**
+ * Runs one of the two kernels, writing `output`: one invocation per element, in workgroups of 256.
+ * With `rows`, the kernel's `_rows` twin runs instead: one invocation per row, 8 to a workgroup.
+ */
+function launch(entry: string, input: Tensor, output: Tensor, s: Sizes, rows = false): void {
+  const [B, C, H] = output.shape;
+  const total = rows ? B * C * H : output.size;
   input.gpu.dispatch({
     shader: 'resample',
-    entry,
+    entry: rows ? `${entry}_rows` : entry,
     // PyTorch's scale is the f32 quotient in/out; Math.fround of the f64 quotient is that value.
-    uniforms: uniforms([s.H, s.W, s.OH, s.OW, output.size], [Math.fround(s.H / s.OH), Math.fround(s.W / s.OW)]),
+    uniforms: uniforms([s.H, s.W, s.OH, s.OW, total], [Math.fround(s.H / s.OH), Math.fround(s.W / s.OW)]),
     buffers: [input, output],
-    workgroups: Math.ceil(output.size / 256),
+    workgroups: Math.ceil(total / (rows ? 8 : 256)),
   });
 }
 
@@ -35,7 +40,8 @@ export function upsampleBilinear(x: Tensor, size: readonly [number, number]): Te
   const [B, C, H, W] = x.shape;
   const s: Sizes = { H, W, OH, OW };
   const out = Tensor.empty(x.gpu, [B, C, OH, OW]);
-  launch('upsample_bilinear', x, out, s);
+  // CPU adapters divide integers lane by lane: there the forward works out each row's plane once.
+  launch('upsample_bilinear', x, out, s, x.gpu.info.cpu);
   return record({
     op: 'upsampleBilinear',
     inputs: [x],
