@@ -3,6 +3,7 @@
 
 Run with Debian's python3-torch (no timm, mmseg or MONAI needed):
     /usr/bin/python3 scripts/golden/segmenter.py
+The model itself (encoder, UPerNet) is in torch_models.py, shared with the benchmark's PyTorch peer.
 Writes test/fixtures/segmenter.json with three cases:
 
 - "upernet": a small TransSeg model. The encoder is BEiT-style as TransSeg's (3-D patch embedding
@@ -30,16 +31,14 @@ import os
 import torch
 import torch.nn.functional as F
 
-# The UPerNet model.
-B, C, D, IMG, P = 2, 1, 3, 32, 4
-E, DEPTH, HEADS, MLP = 32, 4, 4, 64
-CH, K = 16, 3
-FEATURES = [0, 1, 2, 3]
-POOL_SCALES = [1, 2, 3, 6]
-LN_EPS, BN_EPS, MOMENTUM = 1e-6, 1e-5, 0.1
-GRID = IMG // P
-TOKENS = GRID * GRID + 1
-ROWS = (2 * GRID - 1) ** 2 + 3
+from torch_models import Config, segmenter, state_shapes
+
+# The UPerNet model. B = 3, not 2: with 2 windows the pyramid pool's 1×1 bin gives BatchNorm two
+# values per channel, and its backward cancels almost exactly, amplifying f32 rounding upstream
+# (PyTorch's own f32 misses the f64 gradients by 1e-4 there); with 3 both stay near 1e-6.
+B = 3
+CFG = Config(embed=32, depth=4, heads=4, mlp=64, patch=4, image=32, in_channels=1, slices=3, eps=1e-6,
+             features=(0, 1, 2, 3), channels=16, classes=3, beit=True)
 
 # The single-block decoders.
 DEC_E, DEC_CH, DEC_K, DEC_GRID = 8, 6, 2, (2, 3)
@@ -67,127 +66,29 @@ def conv_weight(shape):
     return draw(shape, 1 / math.sqrt(math.prod(shape[1:])))
 
 
-def bn_params(params, buffers, name, n):
-    params[f"{name}.weight"] = draw([n], 0.1, 1.0)
-    params[f"{name}.bias"] = draw([n], 0.1)
-    buffers[f"{name}.running_mean"] = draw([n], 0.1)
-    buffers[f"{name}.running_var"] = draw([n], 0.1, 1.0).abs()
-
-
-def conv_module_params(params, buffers, name, cin, cout, k):
-    params[f"{name}.conv.weight"] = conv_weight([cout, cin, k, k])
-    bn_params(params, buffers, f"{name}.bn", cout)
+def draw_state(name, shape):
+    """A value for one tensor of the model, at a scale that suits its kind."""
+    if name.endswith("running_var"):
+        return draw(shape, 0.1, 1.0).abs()
+    if name.endswith(("bias", "running_mean")):
+        return draw(shape, 0.1)
+    if name.endswith(("cls_token", "relative_position_bias_table")):
+        return draw(shape, 0.5)
+    if name.endswith("gamma"):
+        return draw(shape, 0.1, 0.5)
+    if len(shape) == 1:  # LayerNorm and BatchNorm weights
+        return draw(shape, 0.1, 1.0)
+    if name.split(".")[1] in ("fpn1", "fpn2"):  # ConvTranspose2d: [in, out, 2, 2], fan-in = in
+        return draw(shape, 1 / math.sqrt(shape[0]))
+    return conv_weight(shape)  # Linear and Conv weights
 
 
 def upernet_model():
     """Parameters and BN buffers under our names (TransSeg's for the decoder)."""
     p, buf = {}, {}
-    p["encoder.patch_embed.proj.weight"] = conv_weight([E, C, D, P, P])
-    p["encoder.patch_embed.proj.bias"] = draw([E], 0.1)
-    p["encoder.cls_token"] = draw([1, 1, E], 0.5)
-    for i in range(DEPTH):
-        b = f"encoder.blocks.{i}"
-        for norm in ("norm1", "norm2"):
-            p[f"{b}.{norm}.weight"] = draw([E], 0.1, 1.0)
-            p[f"{b}.{norm}.bias"] = draw([E], 0.1)
-        p[f"{b}.attn.qkv.weight"] = draw([3 * E, E], 1 / math.sqrt(E))
-        p[f"{b}.attn.qkv.bias"] = draw([3 * E], 0.1)
-        p[f"{b}.attn.relative_position_bias_table"] = draw([ROWS, HEADS], 0.5)
-        p[f"{b}.attn.proj.weight"] = draw([E, E], 1 / math.sqrt(E))
-        p[f"{b}.attn.proj.bias"] = draw([E], 0.1)
-        p[f"{b}.mlp.fc1.weight"] = draw([MLP, E], 1 / math.sqrt(E))
-        p[f"{b}.mlp.fc1.bias"] = draw([MLP], 0.1)
-        p[f"{b}.mlp.fc2.weight"] = draw([E, MLP], 1 / math.sqrt(MLP))
-        p[f"{b}.mlp.fc2.bias"] = draw([E], 0.1)
-        p[f"{b}.ls1.gamma"] = draw([E], 0.1, 0.5)
-        p[f"{b}.ls2.gamma"] = draw([E], 0.1, 0.5)
-    d = "decoder"
-    p[f"{d}.conv_seg.weight"] = conv_weight([K, CH, 1, 1])
-    p[f"{d}.conv_seg.bias"] = draw([K], 0.1)
-    for name in ("fpn1.0", "fpn1.3", "fpn2.0"):
-        p[f"{d}.{name}.weight"] = draw([E, E, 2, 2], 1 / math.sqrt(E))
-        p[f"{d}.{name}.bias"] = draw([E], 0.1)
-    bn_params(p, buf, f"{d}.fpn1.1", E)
-    for i in range(len(POOL_SCALES)):
-        conv_module_params(p, buf, f"{d}.psp_modules.{i}.1", E, CH, 1)
-    conv_module_params(p, buf, f"{d}.bottleneck", E + len(POOL_SCALES) * CH, CH, 3)
-    for i in range(3):
-        conv_module_params(p, buf, f"{d}.lateral_convs.{i}", E, CH, 1)
-        conv_module_params(p, buf, f"{d}.fpn_convs.{i}", CH, CH, 3)
-    conv_module_params(p, buf, f"{d}.fpn_bottleneck", 4 * CH, CH, 3)
+    for name, shape, is_buffer in state_shapes(CFG):
+        (buf if is_buffer else p)[name] = draw_state(name, shape)
     return p, buf
-
-
-def relative_position_index(h, w):
-    """BEiT's index for an h x w grid plus CLS (timm beit.py gen_relative_position_index)."""
-    coords = torch.stack(torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")).flatten(1)
-    rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)
-    rel[:, :, 0] += h - 1
-    rel[:, :, 1] += w - 1
-    rel[:, :, 0] *= 2 * w - 1
-    index = torch.zeros(h * w + 1, h * w + 1, dtype=torch.long)
-    index[1:, 1:] = rel.sum(-1)
-    index[0, 1:] = ROWS - 3
-    index[1:, 0] = ROWS - 2
-    index[0, 0] = ROWS - 1
-    return index
-
-
-def encoder_features(p, x):
-    """The outputs of blocks FEATURES as [B, E, h, w] maps (CLS dropped, no norm)."""
-    t = F.conv3d(x, p["encoder.patch_embed.proj.weight"], p["encoder.patch_embed.proj.bias"], stride=(D, P, P))
-    t = t.flatten(2).transpose(1, 2)
-    t = torch.cat([p["encoder.cls_token"].expand(B, 1, E), t], dim=1)
-    index = relative_position_index(GRID, GRID)
-    dh = E // HEADS
-    outs = []
-    for i in range(DEPTH):
-        b = f"encoder.blocks.{i}."
-        g = lambda n: p[b + n]
-        h = F.layer_norm(t, (E,), g("norm1.weight"), g("norm1.bias"), LN_EPS)
-        qkv = (h @ g("attn.qkv.weight").T + g("attn.qkv.bias")).reshape(B, TOKENS, 3, HEADS, dh).permute(2, 0, 3, 1, 4)
-        bias = g("attn.relative_position_bias_table")[index.reshape(-1)].reshape(TOKENS, TOKENS, HEADS).permute(2, 0, 1)
-        attn = torch.softmax(qkv[0] @ qkv[1].transpose(-2, -1) * dh ** -0.5 + bias, dim=-1)
-        o = (attn @ qkv[2]).transpose(1, 2).reshape(B, TOKENS, E)
-        t = t + g("ls1.gamma") * (o @ g("attn.proj.weight").T + g("attn.proj.bias"))
-        h = F.layer_norm(t, (E,), g("norm2.weight"), g("norm2.bias"), LN_EPS)
-        m = F.gelu(h @ g("mlp.fc1.weight").T + g("mlp.fc1.bias")) @ g("mlp.fc2.weight").T + g("mlp.fc2.bias")
-        t = t + g("ls2.gamma") * m
-        outs.append(t)
-    return [outs[i][:, 1:].transpose(1, 2).reshape(B, E, GRID, GRID) for i in FEATURES]
-
-
-def upernet(p, buf, feats, training):
-    """TransSeg's UPerHead with its BEiT feature-pyramid neck (fpns=True)."""
-    d = "decoder."
-
-    def bn(x, name):
-        return F.batch_norm(x, buf[d + name + ".running_mean"], buf[d + name + ".running_var"],
-                            p[d + name + ".weight"], p[d + name + ".bias"], training, MOMENTUM, BN_EPS)
-
-    def conv_module(x, name, padding=0):
-        return F.relu(bn(F.conv2d(x, p[d + name + ".conv.weight"], padding=padding), name + ".bn"))
-
-    def convt(x, name):
-        return F.conv_transpose2d(x, p[d + name + ".weight"], p[d + name + ".bias"], stride=2)
-
-    def resize(x, size):
-        return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-
-    levels = [convt(F.gelu(bn(convt(feats[0], "fpn1.0"), "fpn1.1")), "fpn1.3"),
-              convt(feats[1], "fpn2.0"), feats[2], F.max_pool2d(feats[3], 2, 2)]
-    laterals = [conv_module(levels[i], f"lateral_convs.{i}") for i in range(3)]
-    x = levels[3]
-    psp = [x] + [resize(conv_module(F.adaptive_avg_pool2d(x, s), f"psp_modules.{i}.1"), x.shape[2:])
-                 for i, s in enumerate(POOL_SCALES)]
-    laterals.append(conv_module(torch.cat(psp, 1), "bottleneck", 1))
-    for i in range(3, 0, -1):
-        laterals[i - 1] = laterals[i - 1] + resize(laterals[i], laterals[i - 1].shape[2:])
-    outs = [conv_module(laterals[i], f"fpn_convs.{i}", 1) for i in range(3)] + [laterals[3]]
-    outs = [outs[0]] + [resize(o, outs[0].shape[2:]) for o in outs[1:]]
-    fused = conv_module(torch.cat(outs, 1), "fpn_bottleneck", 1)
-    logits = F.conv2d(fused, p[d + "conv_seg.weight"], p[d + "conv_seg.bias"])  # Dropout2d p = 0
-    return resize(logits, (IMG, IMG))
 
 
 def upernet_case():
@@ -195,18 +96,21 @@ def upernet_case():
     for t in params.values():
         t.requires_grad_()
     start = {n: t.clone() for n, t in buffers.items()}
-    x = draw([B, C, D, IMG, IMG]).requires_grad_()
-    labels = torch.randint(0, K, (B, IMG, IMG), generator=gen)
+    c = CFG
+    x = draw([B, c.in_channels, c.slices, c.image, c.image]).requires_grad_()
+    labels = torch.randint(0, c.classes, (B, c.image, c.image), generator=gen)
 
-    logits = upernet(params, buffers, encoder_features(params, x), training=True)
+    # Dropout2d has p = 0 here: its masks come from our own hash (tested separately).
+    logits = segmenter(params, buffers, x, c, training=True)
     loss = F.cross_entropy(logits, labels)
     loss.backward()
     with torch.no_grad():
-        eval_logits = upernet(params, buffers, encoder_features(params, x), training=False)
+        eval_logits = segmenter(params, buffers, x, c, training=False)
 
     return {
-        "config": {"B": B, "C": C, "D": D, "image": IMG, "patch": P, "embed": E, "depth": DEPTH, "heads": HEADS,
-                   "mlp": MLP, "channels": CH, "classes": K, "features": FEATURES, "eps": LN_EPS},
+        "config": {"B": B, "C": c.in_channels, "D": c.slices, "image": c.image, "patch": c.patch, "embed": c.embed,
+                   "depth": c.depth, "heads": c.heads, "mlp": c.mlp, "channels": c.channels, "classes": c.classes,
+                   "features": list(c.features), "eps": c.eps},
         "weights": {n: {"shape": list(t.shape), "f16": f16(t)} for n, t in {**params, **start}.items()},
         "x": f16(x), "labels": labels.reshape(-1).tolist(),
         "logits": f32(logits), "loss": loss.item(), "eval_logits": f32(eval_logits),
