@@ -2,6 +2,7 @@
 // that batches dispatches until something needs their results.
 
 import { acquireDevice, type DeviceInfo, type DeviceOptions } from './device.js';
+import { pacedWait } from './dawn-pacing.js';
 import { BufferPool, type MemoryStats } from './pool.js';
 import { shaderSources } from './shaders.generated.js';
 
@@ -183,7 +184,7 @@ export class Gpu {
     this.copy(src, offset, staging, 0, size);
     this.flush();
     try {
-      await staging.mapAsync(0x0001); // GPUMapMode.READ
+      await this.wait(() => staging.mapAsync(0x0001)); // GPUMapMode.READ
       return staging.getMappedRange(0, size).slice(0, bytes);
     } finally {
       staging.destroy();
@@ -194,8 +195,14 @@ export class Gpu {
   /** Waits until the GPU has finished everything submitted so far. */
   async sync(): Promise<void> {
     this.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    await this.wait(() => this.device.queue.onSubmittedWorkDone());
     this.throwIfErrored();
+  }
+
+  /** Awaits a promise of the device; through Dawn's node bindings, without spinning a core. */
+  private wait<T>(start: () => Promise<T>): Promise<T> {
+    const dawn = this.info.runtime === 'node' || this.info.runtime === 'bun';
+    return dawn ? pacedWait(start) : start();
   }
 
   memory(): MemoryStats {
