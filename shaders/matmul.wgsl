@@ -16,16 +16,8 @@ const BK = 16u;
 const TM = 4u;
 const TN = 4u;
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  strideA: u32,  // elements between batches of A
-  strideB: u32,  // 0 when B is shared
-  batch0: u32,   // first batch of this dispatch (grids over 65535 batches are split in chunks)
-}
+#include "matmul-params.wgsl"
 
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;

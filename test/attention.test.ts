@@ -4,8 +4,9 @@ import { backward, clearTape, noGrad } from '../src/autograd/tape.js';
 import { Tensor, numel } from '../src/tensor/tensor.js';
 import type { Gpu } from '../src/gpu/gpu.js';
 import { gradCheck, expectClose } from './helpers/check.js';
-import { testGpu } from './helpers/gpu.js';
+import { testGpuVariant } from './helpers/gpu.js';
 import { randn, rng } from './helpers/random.js';
+import { entriesUsed, subgroupGpu } from './helpers/subgroups.js';
 
 // Each output is a softmax-weighted mean of v. Its f32 error comes from the logits (Dh-term dot
 // products: ~scale·sqrt(Dh)·2⁻²⁴·|q||k|) times |v − out|: measured <= 2.4e-6 at Dh = 64, scale 0.3.
@@ -181,19 +182,36 @@ async function analyticCheck(gpu: Gpu, shape: Shape, scale: number, biasKind: 'n
   }
 }
 
-describe('attention', () => {
+/**
+ * The two kernel families: attention.wgsl (workgroup-memory tiles; GPUs, and CPU adapters without
+ * subgroups) and attention-subgroups.wgsl (CPU adapters with subgroups, head dimensions that are
+ * multiples of 4). `gpu` is null where the adapter has no subgroups. The subgroup family runs only
+ * the shapes it takes; the others would fall back to attention.wgsl, tested already.
+ */
+const VARIANTS: { name: string; gpu: () => Promise<Gpu | null>; takes: (Dh: number) => boolean; entrySuffix: string }[] = [
+  { name: 'row kernels', gpu: () => testGpuVariant(false), takes: () => true, entrySuffix: '' },
+  { name: 'subgroup kernels', gpu: subgroupGpu, takes: (Dh) => Dh % 4 === 0, entrySuffix: '_subgroups' },
+];
+
+for (const variant of VARIANTS) describe(`attention, ${variant.name}`, () => {
+  /** The variant's context, or a skipped test where the adapter has none. */
+  const gpuOrSkip = async (skip: (note?: string) => never): Promise<Gpu> => (await variant.gpu()) ?? skip('this adapter has no subgroups');
+  const test = (name: string, Dh: number, fn: (gpu: Gpu) => Promise<void>) => {
+    if (variant.takes(Dh)) it(name, async ({ skip }) => fn(await gpuOrSkip(skip)));
+  };
+
   const shapes: [string, Shape][] = [
     ['size-1 dims', { B: 1, H: 1, T: 1, Dh: 1 }],
     ['vit-pytorch heads', { B: 2, H: 3, T: 17, Dh: 8 }],
     ['odd dims', { B: 2, H: 1, T: 33, Dh: 5 }],
+    ['vec4 rows, one partial block', { B: 1, H: 2, T: 5, Dh: 4 }],
   ];
   for (const [name, shape] of shapes) {
     for (const withBias of [false, true]) {
       // timm's Dh^-0.5, and vit-pytorch's dim^-0.5 with its MNIST model's dim = 64.
       for (const scale of [shape.Dh ** -0.5, 64 ** -0.5]) {
         const { B, H, T, Dh } = shape;
-        it(`forward and backward: ${name} (${B}×${H}×${T}×${Dh}), scale ${scale.toFixed(3)}${withBias ? ', bias' : ''}`, async () => {
-          const gpu = await testGpu();
+        test(`forward and backward: ${name} (${B}×${H}×${T}×${Dh}), scale ${scale.toFixed(3)}${withBias ? ', bias' : ''}`, Dh, async (gpu) => {
           await gradCheck({
             gpu,
             kernel: 'attention',
@@ -208,33 +226,32 @@ describe('attention', () => {
     }
   }
 
-  // T = 70 spans two 64-row blocks and, at Dh = 64, five 16-key tiles.
+  // T = 70 spans two 64-row blocks (five 16-row blocks) and, at Dh = 64, five 16-key tiles.
   for (const withBias of [false, true]) {
     for (const scale of [64 ** -0.5, 0.3]) {
-      it(`forward and sampled backward: 1×2×70×64, scale ${scale.toFixed(3)}${withBias ? ', bias' : ''}`, async () => {
-        await sampledGradCheck(await testGpu(), { B: 1, H: 2, T: 70, Dh: 64 }, scale, withBias, 24, 3);
+      test(`forward and sampled backward: 1×2×70×64, scale ${scale.toFixed(3)}${withBias ? ', bias' : ''}`, 64, async (gpu) => {
+        await sampledGradCheck(gpu, { B: 1, H: 2, T: 70, Dh: 64 }, scale, withBias, 24, 3);
       });
     }
   }
 
-  it('matches the analytic gradients at ViT-B/16 size (2×3×197×64, bias)', async () => {
-    await analyticCheck(await testGpu(), { B: 2, H: 3, T: 197, Dh: 64 }, 64 ** -0.5, 'learned');
+  test('matches the analytic gradients at ViT-B/16 size (2×3×197×64, bias)', 64, async (gpu) => {
+    await analyticCheck(gpu, { B: 2, H: 3, T: 197, Dh: 64 }, 64 ** -0.5, 'learned');
   });
-  it('matches the analytic gradients at the largest head dimension (1×2×40×128, bias)', async () => {
-    await analyticCheck(await testGpu(), { B: 1, H: 2, T: 40, Dh: 128 }, 128 ** -0.5, 'learned');
+  test('matches the analytic gradients at the largest head dimension (1×2×40×128, bias)', 128, async (gpu) => {
+    await analyticCheck(gpu, { B: 1, H: 2, T: 40, Dh: 128 }, 128 ** -0.5, 'learned');
   });
-  it('matches the analytic gradients on 1025 tokens (1×1×1025×8, bias)', async () => {
-    await analyticCheck(await testGpu(), { B: 1, H: 1, T: 1025, Dh: 8 }, 8 ** -0.5, 'learned');
+  test('matches the analytic gradients on 1025 tokens (1×1×1025×8, bias)', 8, async (gpu) => {
+    await analyticCheck(gpu, { B: 1, H: 1, T: 1025, Dh: 8 }, 8 ** -0.5, 'learned');
   });
-  it('skips the gradient of a bias that needs none (1×3×50×16, fixed bias)', async () => {
-    await analyticCheck(await testGpu(), { B: 1, H: 3, T: 50, Dh: 16 }, 0.25, 'fixed');
+  test('skips the gradient of a bias that needs none (1×3×50×16, fixed bias)', 16, async (gpu) => {
+    await analyticCheck(gpu, { B: 1, H: 3, T: 50, Dh: 16 }, 0.25, 'fixed');
   });
-  it('runs more than 65535 (b, h) slices (the grid is split)', async () => {
-    await analyticCheck(await testGpu(), { B: 33000, H: 2, T: 3, Dh: 2 }, 0.7, 'none');
+  test('runs more than 65535 (b, h) slices (the grid is split)', 4, async (gpu) => {
+    await analyticCheck(gpu, { B: 33000, H: 2, T: 3, Dh: 4 }, 0.7, 'none');
   });
 
-  it('is deterministic: two backward passes give identical bits', async () => {
-    const gpu = await testGpu();
+  test('is deterministic: two backward passes give identical bits', 8, async (gpu) => {
     const shape = { B: 2, H: 3, T: 17, Dh: 8 };
     const run = async () => {
       const { xs, tensors } = makeInputs(gpu, shape, true, 5, () => true);
@@ -247,8 +264,7 @@ describe('attention', () => {
     first.forEach((g, i) => expect(Array.from(second[i])).toEqual(Array.from(g)));
   });
 
-  it('leaves no live buffers behind, with and without recording', async () => {
-    const gpu = await testGpu();
+  test('leaves no live buffers behind, with and without recording', 4, async (gpu) => {
     const shape = { B: 1, H: 2, T: 9, Dh: 4 };
     const before = gpu.memory().liveBuffers;
     const { xs, tensors: ts } = makeInputs(gpu, shape, true, 1, () => false);
@@ -260,8 +276,14 @@ describe('attention', () => {
     expect(gpu.memory().liveBuffers).toBe(before);
   });
 
-  it('rejects mismatched shapes, a head dimension over 128 and a misshapen bias', async () => {
-    const gpu = await testGpu();
+  test('launches the kernels of its family', 8, async (gpu) => {
+    const entries = await entriesUsed(gpu, async () => {
+      await analyticCheck(gpu, { B: 1, H: 1, T: 9, Dh: 8 }, 0.5, 'learned');
+    });
+    for (const name of ['attention_forward', 'attention_grad_q', 'attention_grad_kv']) expect(entries).toContain(name + variant.entrySuffix);
+  });
+
+  test('rejects mismatched shapes, a head dimension over 128 and a misshapen bias', 4, async (gpu) => {
     const made: Tensor[] = [];
     const t = (...shape: number[]) => made[made.push(Tensor.empty(gpu, shape)) - 1];
     const q = t(1, 2, 5, 4);

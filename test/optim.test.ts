@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AdamW } from '../src/optim/adamw.js';
 import { clipGradNorm } from '../src/optim/clip.js';
 import { linearWarmupDecay } from '../src/optim/schedule.js';
-import type { Gpu } from '../src/gpu/gpu.js';
+import { Gpu } from '../src/gpu/gpu.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { expectClose } from './helpers/check.js';
 import { testGpu } from './helpers/gpu.js';
@@ -205,6 +205,47 @@ describe('AdamW', () => {
     opt.zeroGrad();
     opt.dispose();
     p.dispose();
+  });
+
+  it('splits a group over several arenas when it exceeds one storage binding, and matches the reference', async () => {
+    // A context whose storage-binding limit reads as 1 KiB: its dispatch check then refuses any
+    // binding over 1 KiB, so the arenas must be split. Parameters of 100, 37, 65, 21 and 256 floats
+    // take three arenas (100 + 37, 65 + 21, 256); 257 floats fit in none.
+    const gpu = await Gpu.create();
+    Object.defineProperty(gpu, 'limits', { value: { ...gpu.limits, maxStorageBufferBindingSize: 1024 } });
+    try {
+      const params = makeParams(gpu, [[100], [37], [5, 13], [3, 7], [256]], 700);
+      const ref: RefParam[] = await Promise.all(params.map(async (p) => ({
+        p: Float64Array.from(await p.read()), m: new Float64Array(p.size), v: new Float64Array(p.size), wd: 0.05,
+      })));
+      const opt = new AdamW([{ params }], { lr: 1e-2 });
+      expect(new Set(params.map((p) => p.buffer)).size).toBe(3);
+      expect(params[1].buffer).toBe(params[0].buffer);
+      expect(params[3].buffer).toBe(params[2].buffer);
+      for (let step = 1; step <= 3; step++) {
+        const grads = params.map((p, i) => randn(p.size, 7000 * step + i, 3));
+        params.forEach((p, i) => (p.grad = Tensor.fromArray(gpu, grads[i], p.shape)));
+        const { norm, coef } = clipRef(grads, 1);
+        const normT = opt.step({ clip: 1 })!;
+        expectClose(await normT.read(), [norm], NORM, 'adamw', 'clip norm over split arenas');
+        normT.dispose();
+        params.forEach((_, i) => adamwRef(ref[i], grads[i].map((g) => Math.fround(g * Math.fround(coef))), step, 1e-2));
+        opt.zeroGrad();
+      }
+      for (let i = 0; i < params.length; i++) expectClose(await params[i].read(), ref[i].p, PARAMS, 'adamw', 'params over split arenas');
+      const state = await opt.state();
+      ref.forEach((r, i) => expectClose(state.expAvg[i], r.m, MOMENTS, 'adamw', 'exp_avg over split arenas'));
+      opt.dispose();
+      for (const p of params) p.dispose();
+
+      const [big] = makeParams(gpu, [[257]], 800);
+      expect(() => new AdamW([{ params: [big] }])).toThrow(
+        /AdamW: parameter 0 of group 0 \[257\] has 1028 bytes, over this adapter's limits \(maxStorageBufferBindingSize 1024/,
+      );
+      big.dispose();
+    } finally {
+      gpu.destroy();
+    }
   });
 
   it('validates its arguments', async () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { predict } from '../src/cli/predict.js';
 import { loadCaseFile } from '../src/data/load-node.js';
-import type { NiftiHeader, NiftiVolume } from '../src/io/nifti.js';
+import type { NiftiVolume } from '../src/io/nifti.js';
 import { readNiftiFile, writeNiftiFile } from '../src/io/nifti-node.js';
 import { decodePng } from '../src/io/png.js';
 import { readSafetensorsFile, writeSafetensorsFile } from '../src/io/safetensors-node.js';
@@ -20,6 +20,7 @@ import { segmenterFileContents, segmenterFromFile } from '../src/model/segmenter
 import { Segmenter } from '../src/model/segmenter.js';
 import { testGpu } from './helpers/gpu.js';
 import { reportError } from './helpers/report.js';
+import { obliqueHeader } from './helpers/oblique.js';
 
 // ---- tolerances ----
 
@@ -57,18 +58,7 @@ async function writeModel(file: string, modalities: string[]): Promise<Segmenter
   return header;
 }
 
-/** An oblique geometry with both transforms set, qfac −1 and mm units: every field must survive. */
-function oblique(dims: number[]): NiftiHeader {
-  return {
-    format: 'nifti1', pair: false, littleEndian: true,
-    dim: [dims.length, ...dims, ...new Array(7 - dims.length).fill(1)], pixdim: [-1, 0.9, 1.1, 2.5, 1, 1, 1, 1],
-    datatypeCode: 16, voxOffset: 352, sclSlope: 1, sclInter: 0, dimInfo: 57, intentCode: 0, intentName: '', xyztUnits: 10,
-    qformCode: 1, sformCode: 2,
-    quatern: [0.1, -0.2, 0.3].map(Math.fround), qoffset: [-90.5, 12.25, 40].map(Math.fround),
-    srow: [0.9, 0.05, 0, -90.5, -0.02, 1.1, 0.3, 12.25, 0, -0.1, 2.5, 40].map(Math.fround),
-    description: '',
-  };
-}
+const oblique = (dims: number[]) => obliqueHeader(dims, [0.9, 1.1, 2.5], 16);
 
 /** A smooth CT-like volume in [-150, 350] (beyond the clip range on both sides). */
 function volumeData(voxels: number, seed: number): Float32Array {

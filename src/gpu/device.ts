@@ -84,6 +84,18 @@ export interface DeviceOptions {
    * adapter is; detected from the adapter when absent. Tests use it to run both variants.
    */
   cpuKernels?: boolean;
+  /**
+   * Ask for the 'subgroups' feature when the adapter offers it (default true): the CPU-adapter
+   * matmul and attention kernels use it. False gives a device without it, so tests can run the
+   * kernels written for devices that lack it.
+   */
+  subgroups?: boolean;
+}
+
+/** Optional features our kernels use when the device has them. */
+function wantedFeatures(adapter: GPUAdapter, options: DeviceOptions): GPUFeatureName[] {
+  const wanted: string[] = options.subgroups === false ? [] : ['subgroups'];
+  return [...adapter.features].filter((name) => wanted.includes(name)) as GPUFeatureName[];
 }
 
 export async function acquireDevice(options: DeviceOptions = {}): Promise<AcquiredDevice> {
@@ -102,7 +114,7 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
     const value = (adapter.limits as unknown as Record<string, number>)[name];
     if (typeof value === 'number') requiredLimits[name] = value;
   }
-  const device = await adapter.requestDevice({ requiredLimits });
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: wantedFeatures(adapter, options) });
   const info = adapter.info;
   const text = `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.device ?? ''} ${info?.description ?? ''}`;
   const fallback = (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
@@ -119,7 +131,7 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
         description: info?.description ?? '',
       },
       cpu: options.cpuKernels ?? (fallback || /llvmpipe|lavapipe|swiftshader/i.test(text)),
-      features: [...adapter.features].sort(),
+      features: [...device.features].sort(),
       limits,
     },
   };

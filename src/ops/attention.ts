@@ -1,10 +1,11 @@
 // attention: fused scaled-dot-product attention, softmax(scale·q·kᵀ + bias)·v, flash style
 // (the T×T probabilities are never stored), and its FlashAttention-2 backward rule.
 
-import { uniforms } from '../gpu/gpu.js';
+import { uniforms, type Gpu } from '../gpu/gpu.js';
 import { needsGrad, record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { fmt } from './layout.js';
+import { cpuSubgroups } from './subgroups.js';
 
 export interface AttentionOptions {
   /** Multiplies q·kᵀ: Dh^-0.5 in timm; vit-pytorch uses dim^-0.5 of the model width. */
@@ -24,6 +25,8 @@ interface Dims {
 const MAX_HEAD_DIM = 128;
 /** Rows per workgroup of the row-block kernels (ROWS in attention.wgsl). */
 const ROWS = 64;
+/** Rows per workgroup of the subgroup kernels (ROWS in attention-subgroups.wgsl). */
+const SUBGROUP_ROWS = 16;
 /** Side of the (i, j) tiles of attention_grad_bias (BT in attention.wgsl). */
 const BIAS_TILE = 16;
 
@@ -48,23 +51,52 @@ function params(d: Dims, scale: number): ArrayBuffer {
   return uniforms([d.B, d.H, d.T], [scale]);
 }
 
-/** Workgroups of the kernels that give each invocation one row of a (b, h) slice. */
-function rowBlocks(d: Dims): number {
-  return d.B * d.H * Math.ceil(d.T / ROWS);
+/**
+ * The forward, dQ and dK/dV kernels of one of two families: attention.wgsl (GPUs, and CPU
+ * adapters without subgroups or with a head dimension that is not a multiple of 4) or
+ * attention-subgroups.wgsl (CPU adapters with subgroups, rows read as vec4s).
+ */
+interface RowKernels {
+  shader: string;
+  /** The entry point for 'attention_forward', 'attention_grad_q' or 'attention_grad_kv'. */
+  entry: (name: string) => string;
+  params: (d: Dims, scale: number) => ArrayBuffer;
+  /** Workgroups covering every row of every (b, h) slice. */
+  workgroups: (d: Dims) => number;
+}
+
+const ROW_KERNELS: RowKernels = {
+  shader: 'attention',
+  entry: (name) => name,
+  params,
+  workgroups: (d) => d.B * d.H * Math.ceil(d.T / ROWS),
+};
+
+const SUBGROUP_KERNELS: RowKernels = {
+  shader: 'attention-subgroups',
+  entry: (name) => `${name}_subgroups`,
+  // The vec4s per row come as a run-time value too (D4 in attention-subgroups.wgsl).
+  params: (d, scale) => uniforms([d.B, d.H, d.T, d.Dh / 4], [scale]),
+  workgroups: (d) => d.B * d.H * Math.ceil(d.T / SUBGROUP_ROWS),
+};
+
+function rowKernels(gpu: Gpu, d: Dims): RowKernels {
+  return d.Dh % 4 === 0 && cpuSubgroups(gpu) ? SUBGROUP_KERNELS : ROW_KERNELS;
 }
 
 /** The forward kernel: the output and the per-row log-sum-exp L [B, H, T] of the logits. */
 function forward(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | undefined, d: Dims, scale: number) {
   const out = Tensor.empty(q.gpu, q.shape);
   const lse = Tensor.empty(q.gpu, [d.B, d.H, d.T]);
+  const kernels = rowKernels(q.gpu, d);
   q.gpu.dispatch({
-    shader: 'attention',
-    entry: 'attention_forward',
+    shader: kernels.shader,
+    entry: kernels.entry('attention_forward'),
     constants: { DH: d.Dh, HAS_BIAS: bias ? 1 : 0 },
-    uniforms: params(d, scale),
+    uniforms: kernels.params(d, scale),
     // Without a bias, q stands in for the binding (never read).
     buffers: [q, k, v, bias ?? q, out, lse],
-    workgroups: rowBlocks(d),
+    workgroups: kernels.workgroups(d),
   });
   return { out, lse };
 }
@@ -94,13 +126,14 @@ interface Saved {
 
 function gradQ(s: Saved, d: Dims, scale: number): Tensor {
   const dq = Tensor.empty(s.q.gpu, s.q.shape);
+  const kernels = rowKernels(s.q.gpu, d);
   s.q.gpu.dispatch({
-    shader: 'attention',
-    entry: 'attention_grad_q',
+    shader: kernels.shader,
+    entry: kernels.entry('attention_grad_q'),
     constants: { DH: d.Dh, HAS_BIAS: s.bias ? 1 : 0 },
-    uniforms: params(d, scale),
+    uniforms: kernels.params(d, scale),
     buffers: [s.q, s.k, s.v, s.bias ?? s.q, s.dOut, s.stats, dq],
-    workgroups: rowBlocks(d),
+    workgroups: kernels.workgroups(d),
   });
   return dq;
 }
@@ -108,13 +141,14 @@ function gradQ(s: Saved, d: Dims, scale: number): Tensor {
 function gradKV(s: Saved, d: Dims, scale: number): [Tensor, Tensor] {
   const dk = Tensor.empty(s.q.gpu, s.q.shape);
   const dv = Tensor.empty(s.q.gpu, s.q.shape);
+  const kernels = rowKernels(s.q.gpu, d);
   s.q.gpu.dispatch({
-    shader: 'attention',
-    entry: 'attention_grad_kv',
+    shader: kernels.shader,
+    entry: kernels.entry('attention_grad_kv'),
     constants: { DH: d.Dh, HAS_BIAS: s.bias ? 1 : 0 },
-    uniforms: params(d, scale),
+    uniforms: kernels.params(d, scale),
     buffers: [s.q, s.k, s.v, s.bias ?? s.q, s.dOut, s.stats, dk, dv],
-    workgroups: rowBlocks(d),
+    workgroups: kernels.workgroups(d),
   });
   return [dk, dv];
 }

@@ -1,8 +1,9 @@
 // matmul: batched C = op(A) · op(B) (+ bias over the last axis), and its backward rule.
 
-import { uniforms } from '../gpu/gpu.js';
+import { uniforms, type Gpu } from '../gpu/gpu.js';
 import { record } from '../autograd/tape.js';
 import { numel, Tensor } from '../tensor/tensor.js';
+import { cpuSubgroups } from './subgroups.js';
 
 export interface MatmulOptions {
   /** Use Aᵀ: A is [..., K, M]. */
@@ -43,6 +44,26 @@ function dims(a: Tensor, b: Tensor, o: MatmulOptions): Dims {
   return { batch, M, K, N, sharedB };
 }
 
+interface Kernel {
+  shader: string;
+  entry: string;
+  /** Side of the square tile of C one workgroup computes. */
+  tile: number;
+}
+
+/**
+ * Workgroup-memory tiles on a GPU. On a CPU adapter, subgroup broadcasts and vec4 loads when the
+ * device has subgroups and each operand's contiguous dimension (k for A, m for Aᵀ, n for B, k for
+ * Bᵀ) is a multiple of 4; registers and scalar loads otherwise.
+ */
+function kernel(gpu: Gpu, d: Dims, o: MatmulOptions): Kernel {
+  if (!gpu.info.cpu) return { shader: 'matmul', entry: 'matmul', tile: 64 };
+  const vec4A = (o.transA ? d.M : d.K) % 4 === 0;
+  const vec4B = (o.transB ? d.K : d.N) % 4 === 0;
+  if (vec4A && vec4B && cpuSubgroups(gpu)) return { shader: 'matmul-subgroups', entry: 'matmul_subgroups', tile: 32 };
+  return { shader: 'matmul', entry: 'matmul_registers', tile: 64 };
+}
+
 /** The kernel alone, recording nothing. */
 function launch(a: Tensor, b: Tensor, o: MatmulOptions): Tensor {
   const d = dims(a, b, o);
@@ -52,16 +73,16 @@ function launch(a: Tensor, b: Tensor, o: MatmulOptions): Tensor {
   // The bias binding is part of the pipeline layout either way; without a bias, A stands in (never read).
   const buffers = [a, b, out, o.bias ?? a];
   const maxZ = a.gpu.limits.maxComputeWorkgroupsPerDimension;
-  // Both kernels cover 64×64 tiles of C: workgroup-memory tiles on a GPU, registers on a CPU adapter.
-  const entry = a.gpu.info.cpu ? 'matmul_registers' : 'matmul';
+  const { shader, entry, tile } = kernel(a.gpu, d, o);
   for (let batch0 = 0; batch0 < batches; batch0 += maxZ) {
     a.gpu.dispatch({
-      shader: 'matmul',
+      shader,
       entry,
       constants: { TRANS_A: o.transA ? 1 : 0, TRANS_B: o.transB ? 1 : 0, HAS_BIAS: o.bias ? 1 : 0 },
-      uniforms: uniforms([d.M, d.N, d.K, d.M * d.K, d.sharedB ? 0 : d.K * d.N, batch0]),
+      // The tile side comes last; only the subgroup kernel reads it (Params in the WGSL).
+      uniforms: uniforms([d.M, d.N, d.K, d.M * d.K, d.sharedB ? 0 : d.K * d.N, batch0, tile]),
       buffers,
-      workgroups: [Math.ceil(d.N / 64), Math.ceil(d.M / 64), Math.min(maxZ, batches - batch0)],
+      workgroups: [Math.ceil(d.N / tile), Math.ceil(d.M / tile), Math.min(maxZ, batches - batch0)],
     });
   }
   return out;

@@ -2,10 +2,12 @@
 //
 // The constructor moves each group's parameters into one GPU buffer (an arena; each parameter
 // starts at a multiple of 256 bytes, the gaps are zero) and gives the group same-layout arenas
-// for the two moment estimates and the gradients. A step copies each gradient into its slot of
-// the gradient arena (a buffer copy, no kernel; a missing gradient is zero-filled) and runs ONE
-// kernel per group that updates the parameters and both moments in place. Nothing is read back to
-// the host during a step.
+// for the two moment estimates and the gradients. A group bigger than one storage binding may be
+// (maxStorageBufferBindingSize: 128 MiB on lavapipe, ViT-B has 330 MiB of decayed weights) gets
+// several arenas, filled in parameter order. A step copies each gradient into its slot of the
+// gradient arena (a buffer copy, no kernel; a missing gradient is zero-filled) and runs ONE kernel
+// per arena that updates the parameters and both moments in place. Nothing is read back to the
+// host during a step.
 //
 // One difference from PyTorch: a parameter without a gradient is updated as if its gradient were
 // zero (weight decay applies, the moments decay) instead of being skipped.
@@ -99,10 +101,10 @@ export class AdamW {
     const layouts = groups.map((group, i) => {
       const wd = group.weightDecay ?? weightDecay;
       checkRange(`weightDecay of group ${i}`, wd, 0);
-      return { group, wd, ...layOut(this.gpu, group.params, i) };
+      return { wd, chunks: layOut(this.gpu, group.params, i) };
     });
-    for (const { group, wd, offsets, bytes } of layouts) {
-      if (group.params.length > 0) this.arenas.push(this.buildArena(group.params, wd, offsets, bytes));
+    for (const { wd, chunks } of layouts) {
+      for (const { params, offsets, bytes } of chunks) this.arenas.push(this.buildArena(params, wd, offsets, bytes));
     }
   }
 
@@ -219,24 +221,40 @@ export class AdamW {
   }
 }
 
-/** Byte offsets of the parameters in their group's arenas (each aligned), and the arena size. */
-function layOut(gpu: Gpu, params: Tensor[], index: number): { offsets: number[]; bytes: number } {
-  const offsets: number[] = [];
-  let bytes = 0;
-  for (const p of params) {
-    const offset = Math.ceil(bytes / ALIGN) * ALIGN;
-    offsets.push(offset);
-    bytes = offset + p.byteLength;
-  }
+/** Consecutive parameters of a group that share one set of arenas. */
+interface Chunk {
+  params: Tensor[];
+  /** Byte offset of each parameter in the chunk's arenas (each aligned). */
+  offsets: number[];
+  /** Bytes of each arena. */
+  bytes: number;
+}
+
+/** A group's parameters split, in order, into chunks whose arenas fit in one storage binding. */
+function layOut(gpu: Gpu, params: Tensor[], index: number): Chunk[] {
   const { maxStorageBufferBindingSize, maxBufferSize } = gpu.limits;
-  if (bytes > maxStorageBufferBindingSize || bucketSize(bytes) > maxBufferSize) {
-    throw new Error(
-      `AdamW: parameter group ${index} needs an arena of ${bytes} bytes, over this adapter's limits ` +
-        `(maxStorageBufferBindingSize ${maxStorageBufferBindingSize}, maxBufferSize ${maxBufferSize}); ` +
-        'split it into several groups with the same weightDecay',
-    );
-  }
-  return { offsets, bytes };
+  // The pool rounds buffers up to its bucket sizes: the rounded size must fit too.
+  const fits = (bytes: number) => bytes <= maxStorageBufferBindingSize && bucketSize(bytes) <= maxBufferSize;
+  const chunks: Chunk[] = [];
+  let chunk: Chunk | null = null;
+  params.forEach((p, i) => {
+    if (!fits(p.byteLength)) {
+      throw new Error(
+        `AdamW: parameter ${i} of group ${index} [${p.shape.join(', ')}] has ${p.byteLength} bytes, over this ` +
+          `adapter's limits (maxStorageBufferBindingSize ${maxStorageBufferBindingSize}, maxBufferSize ${maxBufferSize})`,
+      );
+    }
+    let offset = chunk ? Math.ceil(chunk.bytes / ALIGN) * ALIGN : 0;
+    if (!chunk || !fits(offset + p.byteLength)) {
+      chunk = { params: [], offsets: [], bytes: 0 };
+      chunks.push(chunk);
+      offset = 0;
+    }
+    chunk.params.push(p);
+    chunk.offsets.push(offset);
+    chunk.bytes = offset + p.byteLength;
+  });
+  return chunks;
 }
 
 function fillZero(gpu: Gpu, range: Bindable): void {

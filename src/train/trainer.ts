@@ -103,6 +103,15 @@ export function decays(name: string): boolean {
   return !(name.includes('bias') || name.includes('LayerNorm.weight'));
 }
 
+/** AdamW over a segmenter's parameters in TransSeg's two groups: decayed, and no decay (see `decays`). */
+export function segmenterOptimizer(model: Segmenter, settings: Pick<TrainSettings, 'lr' | 'weightDecay'>): AdamW {
+  const named = model.namedParameters();
+  return new AdamW([
+    { params: named.filter(([n]) => decays(n)).map(([, t]) => t), weightDecay: settings.weightDecay },
+    { params: named.filter(([n]) => !decays(n)).map(([, t]) => t), weightDecay: 0 },
+  ], { lr: settings.lr });
+}
+
 const LOSSES = { dicefocal: diceFocalLoss, dicece: diceCELoss, ce: crossEntropyLoss } as const;
 
 export class Trainer {
@@ -133,11 +142,7 @@ export class Trainer {
     if (margin !== null && !(Number.isInteger(margin) && margin >= 0)) throw new Error(`train: cropForeground must be null or a margin in voxels >= 0, got ${margin}`);
     this.train = margin === null ? train : train.map((c) => cropCase(c, foregroundBox(c, this.intensity, margin)));
     this.samples = this.train.flatMap((c, i) => Array.from({ length: c.dims[2] }, (_, k) => [i, k] as [number, number]));
-    const named = model.namedParameters();
-    this.optimizer = new AdamW([
-      { params: named.filter(([n]) => decays(n)).map(([, t]) => t), weightDecay: s.weightDecay },
-      { params: named.filter(([n]) => !decays(n)).map(([, t]) => t), weightDecay: 0 },
-    ], { lr: s.lr });
+    this.optimizer = segmenterOptimizer(model, s);
   }
 
   get currentStep(): number {

@@ -4,7 +4,6 @@
 import { join } from 'node:path';
 import { generatePhantom, PHANTOM_LABELS } from '../../src/data/phantom.js';
 import type { Gpu } from '../../src/gpu/gpu.js';
-import type { NiftiHeader } from '../../src/io/nifti.js';
 import { writeNiftiFile } from '../../src/io/nifti-node.js';
 import { writeSafetensorsFile } from '../../src/io/safetensors-node.js';
 import type { VitConfig } from '../../src/model/config.js';
@@ -12,6 +11,7 @@ import { readWeights } from '../../src/model/load-weights.js';
 import type { SegmenterFileHeader } from '../../src/model/model-file.js';
 import { segmenterFileContents } from '../../src/model/segmenter-file.js';
 import { Segmenter } from '../../src/model/segmenter.js';
+import { obliqueHeader } from '../helpers/oblique.js';
 
 /** Not a multiple of the model's 8×8 in-plane, and 7 slices: one batch of the default 8. */
 export const DIMS = [26, 22, 7];
@@ -36,18 +36,7 @@ export async function writeModel(gpu: Gpu, file: string, modalities: string[], s
   await writeSafetensorsFile(file, tensors, metadata);
 }
 
-/** An oblique grid with both transforms set, qfac −1 and mm units: every field must survive. */
-function oblique(dims: number[]): NiftiHeader {
-  return {
-    format: 'nifti1', pair: false, littleEndian: true,
-    dim: [dims.length, ...dims, ...new Array(7 - dims.length).fill(1)], pixdim: [-1, 1.5, 1.4, 2.5, 1, 1, 1, 1],
-    datatypeCode: 4, voxOffset: 352, sclSlope: 1, sclInter: 0, dimInfo: 57, intentCode: 0, intentName: '', xyztUnits: 10,
-    qformCode: 1, sformCode: 2,
-    quatern: [0.1, -0.2, 0.3].map(Math.fround), qoffset: [-90.5, 12.25, 40].map(Math.fround),
-    srow: [1.5, 0.05, 0, -90.5, -0.02, 1.4, 0.3, 12.25, 0, -0.1, 2.5, 40].map(Math.fround),
-    description: '',
-  };
-}
+const oblique = (dims: number[]) => obliqueHeader(dims, [1.5, 1.4, 2.5], 4);
 
 export interface VolumeFiles {
   /** The CT-like phantom, int16 Hounsfield units. */

@@ -15,12 +15,13 @@ export function testGpu(): Promise<Gpu> {
 
 /**
  * A context that uses the CPU-adapter kernel variants (true) or the GPU ones (false) whatever the
- * adapter, so both are tested on any machine.
+ * adapter, so both are tested on any machine. Its device has no subgroups, so the CPU variants are
+ * the register-blocked kernels; test/helpers/subgroups.ts gives the subgroup ones.
  */
 export function testGpuVariant(cpuKernels: boolean): Promise<Gpu> {
   let g = variants.get(cpuKernels);
   if (!g) {
-    const created = Gpu.create({ cpuKernels });
+    const created = Gpu.create({ cpuKernels, subgroups: false });
     variants.set(cpuKernels, (g = created));
     afterAll(async () => (await created).destroy());
   }
