@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { conv2d, convTranspose2d, patchEmbed3d } from '../src/ops/conv.js';
 import { backward } from '../src/autograd/tape.js';
 import { scope } from '../src/tensor/scope.js';
+import type { Gpu } from '../src/gpu/gpu.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { gradCheck, expectClose } from './helpers/check.js';
 import { testGpu, testGpuVariant } from './helpers/gpu.js';
+import { KERNEL_VARIANTS, kernelsUsed, subgroupGpu } from './helpers/subgroups.js';
 import { randn } from './helpers/random.js';
 
 // Forward sums of unit-variance products over up to C·kh·kw = 153 terms: f32 rounding grows like
@@ -111,9 +113,9 @@ describe('conv2d', () => {
     // gradient splits the 15 output rows into chunks of 2 (the last one short).
     ['17 channels, 81 taps, 15 rows in chunks', [3, 9, 5, 6], 17, 3, 3, 1, true],
   ];
-  for (const [name, xShape, O, KH, KW, pad, bias] of cases) for (const cpu of [false, true]) {
-    it(`forward and backward: ${name} (${xShape.join('×')} → ${O}), ${cpu ? 'register' : 'workgroup-tile'} kernel`, async () => {
-      const gpu = await testGpuVariant(cpu);
+  for (const [name, xShape, O, KH, KW, pad, bias] of cases) for (const variant of KERNEL_VARIANTS) {
+    it(`forward and backward: ${name} (${xShape.join('×')} → ${O}), ${variant.name} kernel`, async ({ skip }) => {
+      const gpu = (await variant.gpu()) ?? skip('this adapter has no subgroups');
       await gradCheck({
         gpu,
         kernel: 'conv2d',
@@ -126,8 +128,8 @@ describe('conv2d', () => {
     });
   }
 
-  for (const cpu of [false, true]) it(`matches the reference at 1×32×32×32 → 32, 3×3 pad 1, forward and all gradients, ${cpu ? 'register' : 'workgroup-tile'} kernel`, async () => {
-    const gpu = await testGpuVariant(cpu);
+  for (const variant of KERNEL_VARIANTS) it(`matches the reference at 1×32×32×32 → 32, 3×3 pad 1, forward and all gradients, ${variant.name} kernel`, async ({ skip }) => {
+    const gpu = (await variant.gpu()) ?? skip('this adapter has no subgroups');
     const xShape = [1, 32, 32, 32], O = 32;
     const x = randn(32 * 32 * 32, 11), w = randn(O * 32 * 9, 12, 0.1), b = randn(O, 13), g = randn(O * 32 * 32, 14);
     const [xt, wt, bt] = [Tensor.fromArray(gpu, x, xShape), Tensor.fromArray(gpu, w, [O, 32, 3, 3]), Tensor.fromArray(gpu, b, [O])];
@@ -150,11 +152,29 @@ describe('conv2d', () => {
     for (const t of [xt, wt, bt, out, gt]) t.dispose();
   });
 
+  it('runs its GEMMs from conv-subgroups.wgsl on a CPU adapter with subgroups, from conv.wgsl without', async ({ skip }) => {
+    const run = async (gpu: Gpu) => kernelsUsed(gpu, async () => {
+      const x = Tensor.fromArray(gpu, randn(2 * 3 * 5 * 5, 31), [2, 3, 5, 5]);
+      const w = Tensor.fromArray(gpu, randn(4 * 3 * 9, 32), [4, 3, 3, 3]);
+      for (const t of [x, w]) t.requiresGrad = true;
+      const out = conv2d(x, w, undefined, { padding: 1 });
+      backward(out, Tensor.fromArray(gpu, randn(out.size, 33), out.shape));
+      await x.grad!.read();
+      for (const t of [x, w, out, x.grad!, w.grad!]) t.dispose();
+    });
+    const gemms = (kernels: string[]) => kernels.filter((k) => k.endsWith('_registers'));
+    const plain = gemms(await run(await testGpuVariant(true)));
+    expect(plain.length).toBe(3); // forward, input gradient (a flipped forward), weight gradient
+    expect(plain.every((k) => k.startsWith('conv:'))).toBe(true);
+    const gpu = (await subgroupGpu()) ?? skip('this adapter has no subgroups');
+    expect(gemms(await run(gpu))).toEqual(plain.map((k) => k.replace('conv:', 'conv-subgroups:')));
+  });
+
   // 70001 images split the per-image grid into z chunks; 70001 channels give the bias gradient a
   // 1-D grid past 65535. The input gradient of the 70001 images would be a second slow pass over
   // the same chunking, so x needs none there (which also exercises skipping it).
-  for (const cpu of [false, true]) it(`runs 70001 images and 70001 channels (grids past 65535 are split), ${cpu ? 'register' : 'workgroup-tile'} kernels`, async () => {
-    const gpu = await testGpuVariant(cpu);
+  for (const variant of KERNEL_VARIANTS) it(`runs 70001 images and 70001 channels (grids past 65535 are split), ${variant.name} kernels`, async ({ skip }) => {
+    const gpu = (await variant.gpu()) ?? skip('this adapter has no subgroups');
     for (const [B, O] of [[70001, 1], [1, 70001]]) {
       const x = randn(B, 21), w = randn(O, 22), b = randn(O, 23), g = randn(B * O, 24);
       const [xt, wt, bt] = [Tensor.fromArray(gpu, x, [B, 1, 1, 1]), Tensor.fromArray(gpu, w, [O, 1, 1, 1]), Tensor.fromArray(gpu, b, [O])];
@@ -220,9 +240,9 @@ describe('patchEmbed3d', () => {
     ['70 embedding channels (two row tiles)', [1, 1, 1, 4, 4], 70, 2, 2, true],
     ['frozen input (x needs no gradient)', [2, 1, 2, 4, 4], 3, 2, 2, false],
   ];
-  for (const [name, xShape, E, PH, PW, xGrad] of cases) for (const cpu of [false, true]) {
-    it(`forward and backward: ${name} (${xShape.join('×')}, ${PH}×${PW} → ${E}), ${cpu ? 'register' : 'workgroup-tile'} kernel`, async () => {
-      const gpu = await testGpuVariant(cpu);
+  for (const [name, xShape, E, PH, PW, xGrad] of cases) for (const variant of KERNEL_VARIANTS) {
+    it(`forward and backward: ${name} (${xShape.join('×')}, ${PH}×${PW} → ${E}), ${variant.name} kernel`, async ({ skip }) => {
+      const gpu = (await variant.gpu()) ?? skip('this adapter has no subgroups');
       const [, C, D] = xShape;
       await gradCheck({
         gpu,
@@ -248,9 +268,9 @@ describe('convTranspose2d', () => {
     ['72 input pixels (two column tiles)', [1, 2, 9, 8], 3, 2, 2, true],
     ['3×2 kernel = stride', [1, 2, 2, 3], 3, 3, 2, true],
   ];
-  for (const [name, xShape, O, KH, KW, bias] of cases) for (const cpu of [false, true]) {
-    it(`forward and backward: ${name} (${xShape.join('×')} → ${O}), ${cpu ? 'register' : 'workgroup-tile'} kernels`, async () => {
-      const gpu = await testGpuVariant(cpu);
+  for (const [name, xShape, O, KH, KW, bias] of cases) for (const variant of KERNEL_VARIANTS) {
+    it(`forward and backward: ${name} (${xShape.join('×')} → ${O}), ${variant.name} kernels`, async ({ skip }) => {
+      const gpu = (await variant.gpu()) ?? skip('this adapter has no subgroups');
       await gradCheck({
         gpu,
         kernel: 'convTranspose2d',

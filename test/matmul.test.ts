@@ -1,23 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { Gpu } from '../src/gpu/gpu.js';
 import { matmul } from '../src/ops/matmul.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { gradCheck, expectClose } from './helpers/check.js';
-import { testGpuVariant } from './helpers/gpu.js';
 import { randn } from './helpers/random.js';
 import { matmulRef } from './helpers/reference.js';
-import { entriesUsed, subgroupGpu } from './helpers/subgroups.js';
-
-/**
- * The three kernels: workgroup tiles (GPUs), registers (CPU adapters), and subgroup broadcasts
- * (CPU adapters with subgroups, for operands whose contiguous dimension is a multiple of 4; other
- * shapes fall back to registers there). `gpu` is null where the adapter has no subgroups.
- */
-const VARIANTS: { name: string; gpu: () => Promise<Gpu | null> }[] = [
-  { name: 'workgroup-tile', gpu: () => testGpuVariant(false) },
-  { name: 'register', gpu: () => testGpuVariant(true) },
-  { name: 'subgroup', gpu: subgroupGpu },
-];
+import { entriesUsed, KERNEL_VARIANTS, subgroupGpu } from './helpers/subgroups.js';
 
 // f32 products summed over K terms of unit-variance inputs: rounding error grows like
 // sqrt(K)·2⁻²⁴·|terms|, about 1e-6 at K = 100; 2e-5 + 1e-5·|ref| leaves a 10× margin.
@@ -56,7 +43,7 @@ describe('matmul', () => {
     ['vec4 Aᵀ Bᵀ', 2, 8, 12, 6, true, true, false, false],
     ['vec4 shared B', 3, 5, 8, 40, false, false, true, true],
   ];
-  for (const [name, batch, M, K, N, transA, transB, sharedB, bias] of cases) for (const variant of VARIANTS) {
+  for (const [name, batch, M, K, N, transA, transB, sharedB, bias] of cases) for (const variant of KERNEL_VARIANTS) {
     it(`forward and backward: ${name} (${batch}×${M}×${K}×${N}), ${variant.name} kernel`, async ({ skip }) => {
       const gpu = await variant.gpu();
       if (!gpu) return skip('this adapter has no subgroups');
@@ -77,7 +64,7 @@ describe('matmul', () => {
     });
   }
 
-  for (const variant of VARIANTS) it(`matches the reference on a 1024-long inner dimension, ${variant.name} kernel`, async ({ skip }) => {
+  for (const variant of KERNEL_VARIANTS) it(`matches the reference on a 1024-long inner dimension, ${variant.name} kernel`, async ({ skip }) => {
     const gpu = await variant.gpu();
     if (!gpu) return skip('this adapter has no subgroups');
     const [M, K, N] = [96, 1024, 80];
@@ -87,7 +74,7 @@ describe('matmul', () => {
     expectClose(await out.read(), matmulRef(a, b, M, K, N), { atol: 1e-4, rtol: 1e-5 }, 'matmul', 'forward K=1024');
   });
 
-  for (const variant of VARIANTS) it(`runs more than 65535 batches (the grid is split into chunks), ${variant.name} kernel`, async ({ skip }) => {
+  for (const variant of KERNEL_VARIANTS) it(`runs more than 65535 batches (the grid is split into chunks), ${variant.name} kernel`, async ({ skip }) => {
     const gpu = await variant.gpu();
     if (!gpu) return skip('this adapter has no subgroups');
     // [1×4]·[4×4] per batch: vec4 rows of A and B, so the subgroup kernel takes it.

@@ -12,6 +12,7 @@ import { uniforms, type DispatchSpec, type Gpu } from '../gpu/gpu.js';
 import { needsGrad, record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { fmt } from './layout.js';
+import { cpuSubgroups } from './subgroups.js';
 
 /** Output tile edge (BM = BN in conv.wgsl) and reduction step (BK). */
 const TILE = 64;
@@ -28,6 +29,14 @@ const TARGET_WORKGROUPS = 256;
 const CPU_ROWS = 16;
 const CPU_COLS = 64;
 const CPU_TARGET_WORKGROUPS = 32;
+
+/**
+ * The file of the GEMM kernels: conv.wgsl, or conv-subgroups.wgsl for the `_registers` kernels on
+ * a CPU adapter with subgroups (same entry points, shared values shuffled instead of loaded).
+ */
+function shaderFor(gpu: Gpu): string {
+  return cpuSubgroups(gpu) ? 'conv-subgroups' : 'conv';
+}
 
 /**
  * A conv reading x [B, C, H, W] through a KH×KW window at stride SH×SW with zero padding
@@ -86,7 +95,7 @@ function convForward(
   const cpu = x.gpu.info.cpu;
   const [rows, cols] = cpu ? [CPU_ROWS, CPU_COLS] : [TILE, TILE];
   dispatchPerImage(x.gpu, g.B, [Math.ceil((g.OH * g.OW) / cols), Math.ceil(g.M / rows)], (batch0) => ({
-    shader: 'conv',
+    shader: shaderFor(x.gpu),
     entry: cpu ? 'conv_forward_registers' : 'conv_forward',
     constants: { FLIP: flip ? 1 : 0, HAS_BIAS: bias ? 1 : 0 },
     uniforms: convUniforms(g, batch0, 0),
@@ -122,7 +131,7 @@ function weightGrad(a: Tensor, x: Tensor, g: Geometry, shape: readonly number[])
   const dW = Tensor.empty(x.gpu, shape);
   const partials = splits === 1 ? dW : Tensor.empty(x.gpu, [splits, g.M * N]);
   x.gpu.dispatch({
-    shader: 'conv',
+    shader: shaderFor(x.gpu),
     entry: cpu ? 'conv_weight_grad_registers' : 'conv_weight_grad',
     uniforms: convUniforms(g, 0, chunk),
     buffers: [a, x, partials],
@@ -159,7 +168,7 @@ function transposeForward(
   const cpu = x.gpu.info.cpu;
   const [rows, cols] = cpu ? [CPU_ROWS, CPU_COLS] : [TILE, TILE];
   dispatchPerImage(x.gpu, d.B, [Math.ceil((d.H * d.W) / cols), Math.ceil((d.O * d.KH * d.KW) / rows)], (batch0) => ({
-    shader: 'conv',
+    shader: shaderFor(x.gpu),
     entry: cpu ? 'conv_transpose_registers' : 'conv_transpose_forward',
     constants: { HAS_BIAS: bias ? 1 : 0 },
     uniforms: uniforms([d.C, d.O, d.H, d.W, d.KH, d.KW, batch0]),

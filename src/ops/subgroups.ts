@@ -1,5 +1,5 @@
 // Whether the CPU-adapter kernels may use subgroup operations (matmul-subgroups.wgsl,
-// attention-subgroups.wgsl).
+// attention-subgroups.wgsl, conv-subgroups.wgsl).
 
 import type { Gpu } from '../gpu/gpu.js';
 

@@ -2,6 +2,7 @@
 import { afterAll } from 'vitest';
 import { Gpu } from '../../src/gpu/gpu.js';
 import { cpuSubgroups } from '../../src/ops/subgroups.js';
+import { testGpuVariant } from './gpu.js';
 
 let created: Promise<Gpu | null> | null = null;
 
@@ -22,12 +23,12 @@ export function subgroupGpu(): Promise<Gpu | null> {
   return created;
 }
 
-/** Runs `run` and returns the entry points it dispatched on `gpu`, so a test can check which kernel ran. */
-export async function entriesUsed(gpu: Gpu, run: () => Promise<void>): Promise<string[]> {
-  const entries: string[] = [];
+/** Runs `run` and returns the kernels it dispatched on `gpu` as `shader:entry`, so a test can check which ran. */
+export async function kernelsUsed(gpu: Gpu, run: () => Promise<void>): Promise<string[]> {
+  const kernels: string[] = [];
   const dispatch = gpu.dispatch;
   gpu.dispatch = (spec) => {
-    entries.push(spec.entry);
+    kernels.push(`${spec.shader}:${spec.entry}`);
     dispatch.call(gpu, spec);
   };
   try {
@@ -35,5 +36,21 @@ export async function entriesUsed(gpu: Gpu, run: () => Promise<void>): Promise<s
   } finally {
     Reflect.deleteProperty(gpu, 'dispatch');
   }
-  return entries;
+  return kernels;
 }
+
+/** The entry points of `kernelsUsed`. */
+export async function entriesUsed(gpu: Gpu, run: () => Promise<void>): Promise<string[]> {
+  return (await kernelsUsed(gpu, run)).map((k) => k.split(':')[1]);
+}
+
+/**
+ * The three kernel families of matmul and the convolutions: workgroup tiles (GPUs), registers (CPU
+ * adapters), registers with subgroup shuffles (CPU adapters with subgroups). `gpu` resolves to
+ * null where the adapter has no subgroups.
+ */
+export const KERNEL_VARIANTS: { name: string; gpu: () => Promise<Gpu | null> }[] = [
+  { name: 'workgroup-tile', gpu: () => testGpuVariant(false) },
+  { name: 'register', gpu: () => testGpuVariant(true) },
+  { name: 'subgroup', gpu: subgroupGpu },
+];
