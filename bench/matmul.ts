@@ -11,13 +11,13 @@ import { DEFAULT_POLICY, measure } from './timing.js';
 
 const sizes = process.argv.slice(2).map(Number);
 const VARIANTS = [
-  { kernel: 'workgroup tiles', options: { cpuKernels: false } },
-  { kernel: 'register blocks', options: { cpuKernels: true, subgroups: false } },
-  { kernel: 'subgroup broadcasts', options: { cpuKernels: true } },
+  { kernel: 'workgroup tiles', options: { cpuKernels: false }, subgroups: false },
+  { kernel: 'register blocks', options: { cpuKernels: true, subgroups: false }, subgroups: false },
+  { kernel: 'subgroup broadcasts', options: { cpuKernels: true }, subgroups: true },
 ];
-for (const { kernel, options } of VARIANTS) {
+for (const { kernel, options, subgroups } of VARIANTS) {
   const gpu = await Gpu.create(options);
-  if (kernel === 'subgroup broadcasts' && !cpuSubgroups(gpu)) {
+  if (subgroups && !cpuSubgroups(gpu)) {
     console.log('\nno subgroup kernel: this adapter offers no subgroups of 8 or more');
     gpu.destroy();
     continue;

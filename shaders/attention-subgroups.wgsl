@@ -56,17 +56,19 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> dk: array<vec4f>;
 @group(0) @binding(8) var<storage, read_write> dv: array<vec4f>;
 
-/** Where one workgroup works: a (b, h) slice and its rows row0 .. row0 + 15. */
+/** Where one workgroup works: a (b, h) slice and its rows row0 .. row0 + 15. The same in every lane. */
 struct Block {
   inGrid: bool,  // false for the padding workgroups of a split grid
-  bh: u32,       // b·H + h
+  base: u32,     // (b·H + h)·T: row 0 of the slice in [B, H, T]
+  h: u32,
   row0: u32,
 }
 
 fn rowBlock(wid: vec3u, nwg: vec3u) -> Block {
   let blocks = (p.T + ROWS - 1u) / ROWS;
   let g = wid.x + wid.y * nwg.x;
-  return Block(g < p.B * p.H * blocks, g / blocks, (g % blocks) * ROWS);
+  let bh = g / blocks;
+  return Block(g < p.B * p.H * blocks, bh * p.T, bh % p.H, (g % blocks) * ROWS);
 }
 
 // (x0 · y, x1 · y) for y = lane src's row.
@@ -151,8 +153,7 @@ fn attention_forward_subgroups(@builtin(workgroup_id) wid: vec3u, @builtin(num_w
                                @builtin(subgroup_invocation_id) lane: u32) {
   let blk = rowBlock(wid, nwg);
   if (!blk.inGrid) { return; }
-  let base = blk.bh * p.T;
-  let h = blk.bh % p.H;
+  let base = blk.base;
   // This lane's two query rows (clamped into the slice; rows past T are computed, not stored).
   let rows = blk.row0 + vec2u(lane, 8u + lane);
   let i = min(rows, vec2u(p.T - 1u));
@@ -174,7 +175,7 @@ fn attention_forward_subgroups(@builtin(workgroup_id) wid: vec3u, @builtin(num_w
     var mNew = m;
     for (var jj = 0u; jj < 8u; jj++) {
       let key = min(j0 + jj, p.T - 1u);
-      let sj = p.scale * dot2(&q0, &q1, &kj, jj) + bias2(h, i, vec2u(key));
+      let sj = p.scale * dot2(&q0, &q1, &kj, jj) + bias2(blk.h, i, vec2u(key));
       s[jj] = select(vec2f(-3.0e38), sj, j0 + jj < p.T);
       mNew = max(mNew, s[jj]);
     }
@@ -206,8 +207,7 @@ fn attention_grad_q_subgroups(@builtin(workgroup_id) wid: vec3u, @builtin(num_wo
                               @builtin(subgroup_invocation_id) lane: u32) {
   let blk = rowBlock(wid, nwg);
   if (!blk.inGrid) { return; }
-  let base = blk.bh * p.T;
-  let h = blk.bh % p.H;
+  let base = blk.base;
   let rows = blk.row0 + vec2u(lane, 8u + lane);
   let i = min(rows, vec2u(p.T - 1u));
   var q0 = qRow(base + i.x);
@@ -227,7 +227,7 @@ fn attention_grad_q_subgroups(@builtin(workgroup_id) wid: vec3u, @builtin(num_wo
     var vj = vRow(base + j);
     for (var jj = 0u; jj < 8u; jj++) {
       let key = min(j0 + jj, p.T - 1u);
-      let sij = p.scale * dot2(&q0, &q1, &kj, jj) + bias2(h, i, vec2u(key));
+      let sij = p.scale * dot2(&q0, &q1, &kj, jj) + bias2(blk.h, i, vec2u(key));
       let dp = dot2(&g0, &g1, &vj, jj);
       // dS = P ∘ (dO·Vᵀ − D); keys past T contribute nothing.
       let ds = select(vec2f(0.0), exp(sij - L) * (dp - D), j0 + jj < p.T);
@@ -245,8 +245,7 @@ fn attention_grad_kv_subgroups(@builtin(workgroup_id) wid: vec3u, @builtin(num_w
                                @builtin(subgroup_invocation_id) lane: u32) {
   let blk = rowBlock(wid, nwg);
   if (!blk.inGrid) { return; }
-  let base = blk.bh * p.T;
-  let h = blk.bh % p.H;
+  let base = blk.base;
   let rows = blk.row0 + vec2u(lane, 8u + lane);
   let j = min(rows, vec2u(p.T - 1u));
   var k0 = kRow(base + j.x);
@@ -267,7 +266,7 @@ fn attention_grad_kv_subgroups(@builtin(workgroup_id) wid: vec3u, @builtin(num_w
     for (var ii = 0u; ii < 8u; ii++) {
       let query = min(i0 + ii, p.T - 1u);
       let sti = subgroupShuffle(st, ii);
-      let sij = p.scale * dot2(&k0, &k1, &qi, ii) + bias2(h, vec2u(query), j);
+      let sij = p.scale * dot2(&k0, &k1, &qi, ii) + bias2(blk.h, vec2u(query), j);
       let dp = dot2(&v0, &v1, &gi, ii);
       // Queries past T contribute nothing.
       let pij = select(vec2f(0.0), exp(sij - sti.x), i0 + ii < p.T);
