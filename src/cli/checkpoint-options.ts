@@ -8,12 +8,13 @@ import { isCheckpointFormat, CHECKPOINT_FORMATS } from '../checkpoint/detect.js'
 import type { VitConfig } from '../model/config.js';
 import { required } from './flags.js';
 
-export const CHECKPOINT_FLAGS = {
-  weights: { type: 'string' },
-  format: { type: 'string' },
-  preset: { type: 'string' },
-  config: { type: 'string' },
-} as const;
+/** Rows of the flag tables of inspect, classify and inflate. */
+export const CHECKPOINT_FLAGS = [
+  { name: 'weights', value: 'W', help: 'the 2-D checkpoint (.safetensors)', group: 'checkpoint' },
+  { name: 'format', value: 'F', shownDefault: 'detected', help: 'timm-vit, timm-beit, hf-vit, hf-beit or vit-pytorch; detected from the tensor names when absent', group: 'checkpoint' },
+  { name: 'preset', value: 'NAME', help: 'a named configuration for what the weights cannot tell (heads, epsilon, ...), e.g. vit_base_patch16_224, beit_base_patch16_224, vit4mnist', group: 'checkpoint' },
+  { name: 'config', value: 'FILE', help: 'a model JSON: any subset of the VitConfig fields (src/model/config.ts); wins over the preset', group: 'checkpoint' },
+] as const;
 
 export interface CheckpointFlags {
   weights?: string;

@@ -2,19 +2,30 @@
 // classification head and prints the top classes as JSON.
 
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { Gpu } from '../gpu/gpu.js';
 import { classifyImage } from '../infer/classify.js';
 import { decodePng } from '../io/png.js';
 import { pretrainedVit } from '../model/pretrained.js';
 import { CHECKPOINT_FLAGS, loadCheckpointFromFlags } from './checkpoint-options.js';
-import { required } from './flags.js';
+import { defineCommand, parseFlags } from './flag-table.js';
+import { positiveInteger, required } from './flags.js';
+
+export const CLASSIFY_COMMAND = defineCommand({
+  name: 'classify',
+  summary: "run a 2-D checkpoint's own classification head on a PNG (JSON out)",
+  description: "Run a 2-D checkpoint's own classification head on a PNG and print the top classes and all logits as JSON: the quick proof that a checkpoint was mapped correctly.",
+  synopsis: '--weights W --image img.png [--top 5] [checkpoint options]',
+  flags: [
+    { name: 'image', value: 'PNG', help: 'the image: grey or colour (alpha composited over black), resized to the model' },
+    { name: 'top', value: 'N', default: '5', help: 'how many classes to list' },
+    ...CHECKPOINT_FLAGS,
+  ],
+});
 
 export async function classify(argv: string[]): Promise<string> {
-  const { values } = parseArgs({ args: argv, options: { ...CHECKPOINT_FLAGS, image: { type: 'string' }, top: { type: 'string', default: '5' } } });
+  const { values } = parseFlags(CLASSIFY_COMMAND, argv);
   const imagePath = required(values.image, 'image', 'classify');
-  const top = Number(values.top);
-  if (!Number.isInteger(top) || top < 1) throw new Error(`classify: --top must be a positive integer, got '${values.top}'`);
+  const top = positiveInteger(values.top, 'top', 'classify');
   let bytes: Uint8Array;
   try {
     bytes = await readFile(imagePath);

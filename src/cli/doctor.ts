@@ -4,6 +4,15 @@
 import { Gpu } from '../gpu/gpu.js';
 import { matmul } from '../ops/matmul.js';
 import { Tensor } from '../tensor/tensor.js';
+import { defineCommand, parseFlags } from './flag-table.js';
+
+export const DOCTOR_COMMAND = defineCommand({
+  name: 'doctor',
+  summary: 'the WebGPU runtime, adapter, features and limits, and a self-test',
+  description: 'The WebGPU runtime, adapter, features and the limits the library requested, then a one-matmul self-test (exit status 1 when it fails): tells "no GPU driver" from "our bug" in one command.',
+  synopsis: '[--json]',
+  flags: [{ name: 'json', help: 'print the report as JSON' }],
+});
 
 export interface DoctorReport {
   runtime: string;
@@ -51,4 +60,11 @@ export function formatDoctor(r: DoctorReport): string {
     ...Object.entries(r.limits).map(([k, v]) => `  ${k.padEnd(36)} ${mib(v)}`),
     `self-test   ${r.selfTest}`,
   ].join('\n');
+}
+
+/** The command: the report as text or JSON, and exit status 1 when the self-test failed. */
+export async function doctorCommand(argv: string[]): Promise<{ text: string; exitCode: number }> {
+  const { values } = parseFlags(DOCTOR_COMMAND, argv);
+  const report = await doctor();
+  return { text: values.json ? JSON.stringify(report, null, 2) : formatDoctor(report), exitCode: report.selfTest === 'passed' ? 0 : 1 };
 }

@@ -10,7 +10,7 @@
 
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { defineCommand, parseFlags } from './flag-table.js';
 import { parseRemap, positiveInteger, required } from './flags.js';
 import { remapLabels, remapLabelValues, splitCases, type Dataset, type DatasetCase, type LabelRemap } from '../data/dataset.js';
 import { readDatasetFile } from '../data/load-node.js';
@@ -112,15 +112,26 @@ async function readPredictionCase(path: string, entry: DatasetCase, remap: Label
   return { prediction: prediction.data, truth: remapLabelValues(truth.data, remap), dims, labelHeader: truth.header };
 }
 
-const FLAGS = {
-  dataset: { type: 'string' }, model: { type: 'string' }, predictions: { type: 'string' },
-  split: { type: 'string', default: 'validation' }, 'val-fraction': { type: 'string' },
-  seed: { type: 'string' }, remap: { type: 'string' }, 'batch-size': { type: 'string', default: '8' },
-  report: { type: 'string' },
-} as const;
+export const EVALUATE_COMMAND = defineCommand({
+  name: 'evaluate',
+  summary: 'Dice and HD95 (mm) per class on a labelled split',
+  description: 'Global and per-case Dice and HD95 (mm) per class on a labelled split of a dataset, from a model or from prediction files made earlier.',
+  synopsis: '--dataset dataset.json (--model M | --predictions DIR) [options]',
+  flags: [
+    { name: 'dataset', value: 'FILE', help: 'the dataset.json' },
+    { name: 'model', value: 'FILE', help: 'a model file: predict each case (as transseg predict does), then score' },
+    { name: 'predictions', value: 'DIR', help: "score the files DIR/<case id>.nii.gz (or .nii), on the labels' grids, without a model" },
+    { name: 'split', value: 'NAME', default: 'validation', help: "validation or training: the dataset's validation list and training, or, without a validation list, the seeded split of training that train makes" },
+    { name: 'val-fraction', value: 'F', shownDefault: "the model's split", help: 'with either this or --seed, a seeded split of training (0.2 and 1234 as in train) instead of the validation cases the model file records' },
+    { name: 'seed', value: 'N', shownDefault: "the model's split", help: 'the seed of that split' },
+    { name: 'remap', value: 'FROM:TO,...', shownDefault: "the model's", help: 'label merges such as 1:1,2:1,3:1; with --model, the remap recorded in the model file unless given' },
+    { name: 'batch-size', value: 'N', default: '8', help: 'windows per forward pass (with --model)' },
+    { name: 'report', value: 'FILE', shownDefault: 'none', help: 'the JSON report to write' },
+  ],
+});
 
 export async function evaluate(argv: string[]): Promise<string> {
-  const { values } = parseArgs({ args: argv, options: FLAGS });
+  const { values } = parseFlags(EVALUATE_COMMAND, argv);
   const datasetPath = required(values.dataset, 'dataset', 'evaluate');
   if ((values.model === undefined) === (values.predictions === undefined)) {
     throw new Error('evaluate: give either --model M.safetensors (predict, then score) or --predictions DIR (score existing files)');

@@ -1,25 +1,30 @@
 // `transseg inflate`: a 2-D checkpoint → a 3-D encoder file for TransSeg (our format, timm names).
 
-import { parseArgs } from 'node:util';
 import { writeSafetensorsFile } from '../io/safetensors-node.js';
 import { inflateCheckpoint } from '../inflate/checkpoint.js';
 import { modelFileMetadata } from '../model/model-file.js';
 import { CHECKPOINT_FLAGS, loadCheckpointFromFlags } from './checkpoint-options.js';
+import { defineCommand, parseFlags } from './flag-table.js';
 import { positiveInteger, required } from './flags.js';
 
+export const INFLATE_COMMAND = defineCommand({
+  name: 'inflate',
+  summary: 'turn a 2-D checkpoint into a 3-D TransSeg encoder',
+  description: 'Turn a 2-D checkpoint into a 3-D TransSeg encoder file (our format, timm names; see docs/checkpoints.md).',
+  synopsis: '--weights W --out W3D.safetensors [options] [checkpoint options]',
+  flags: [
+    { name: 'out', value: 'FILE', help: 'the encoder file to write (.safetensors)' },
+    { name: 'depth', value: 'D', default: '5', help: 'slices D per window (the paper\'s 5; 1 = "w/o D")' },
+    { name: 'in-channels', value: 'C', default: '1', help: 'modalities C of the 3-D input (CT 1, BraTS FLAIR+T1c 2, ...)' },
+    { name: 'method', value: 'M', default: 'centering', help: 'centering (the 2-D kernel on the centre slice) or inflation (kernel ÷ D on every slice)' },
+    { name: 'image-size', value: 'S', shownDefault: "the checkpoint's", help: 'in-plane input size S (S×S); position embeddings and BEiT relative-position tables are resized to the new token grid' },
+    { name: 'pos-interp', value: 'MODE', default: 'bicubic', help: "bicubic (timm) or nearest (DINO's loader) for the position embedding" },
+    ...CHECKPOINT_FLAGS,
+  ],
+});
+
 export async function inflate(argv: string[]): Promise<string> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...CHECKPOINT_FLAGS,
-      out: { type: 'string' },
-      depth: { type: 'string', default: '5' },
-      'in-channels': { type: 'string', default: '1' },
-      method: { type: 'string', default: 'centering' },
-      'image-size': { type: 'string' },
-      'pos-interp': { type: 'string', default: 'bicubic' },
-    },
-  });
+  const { values } = parseFlags(INFLATE_COMMAND, argv);
   const out = required(values.out, 'out', 'inflate');
   if (!out.endsWith('.safetensors')) throw new Error(`inflate: --out ${out} must end in .safetensors`);
   const method = values.method;

@@ -1,17 +1,29 @@
 // `transseg inspect W`: what a checkpoint is — format, configuration, parameter count — and where
 // every tensor maps to, before anyone trains on it.
 
-import { parseArgs } from 'node:util';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import { describeConfig } from '../checkpoint/canonical.js';
 import { readModelFileHeader } from '../model/model-file.js';
 import { CHECKPOINT_FLAGS, loadCheckpointFromFlags } from './checkpoint-options.js';
+import { defineCommand, parseFlags } from './flag-table.js';
+
+export const INSPECT_COMMAND = defineCommand({
+  name: 'inspect',
+  summary: "a checkpoint's format, model, parameter count and name map",
+  description: 'What a checkpoint is: its format, model, parameter count and where every tensor maps to (a foreign 2-D checkpoint), or its kind, configuration and provenance (one of our files).',
+  synopsis: 'W [--json] [checkpoint options]',
+  positionals: [{ name: 'W', help: 'the checkpoint (.safetensors); or give it as --weights' }],
+  flags: [
+    { name: 'json', help: 'print the report as JSON' },
+    ...CHECKPOINT_FLAGS,
+  ],
+});
 
 const shape = (s: readonly number[]) => `[${s.join(', ')}]`;
 const count = (tensors: Iterable<{ data: Float32Array }>) => [...tensors].reduce((n, t) => n + t.data.length, 0);
 
 export async function inspect(argv: string[]): Promise<string> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...CHECKPOINT_FLAGS, json: { type: 'boolean' } } });
+  const { values, positionals } = parseFlags(INSPECT_COMMAND, argv);
   const weights = positionals[0] ?? values.weights;
   if (!weights) throw new Error('inspect: give the checkpoint file (transseg inspect W)');
   const file = await readSafetensorsFile(weights);

@@ -20,7 +20,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { defineCommand, parseFlags } from './flag-table.js';
 import { positiveInteger, required } from './flags.js';
 import { channelCount, fileStem } from '../data/dataset.js';
 import { readDatasetFile } from '../data/load-node.js';
@@ -288,13 +288,24 @@ async function writeOverlays(folder: string, volume: LoadedCase, labels: Float32
   return paths;
 }
 
-const FLAGS = {
-  model: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, probabilities: { type: 'string' },
-  'batch-size': { type: 'string', default: '8' }, overlay: { type: 'string' }, slices: { type: 'string' },
-} as const;
+export const PREDICT_COMMAND = defineCommand({
+  name: 'predict',
+  summary: 'segment NIfTI volumes with a trained model',
+  description: "Segment NIfTI volumes with a trained model (best/last.safetensors of train): label maps in each input's exact geometry, optionally class probabilities and PNG overlays.",
+  synopsis: '--model M --input X --output Y [options]',
+  flags: [
+    { name: 'model', value: 'FILE', help: 'the model file' },
+    { name: 'input', value: 'X', help: "a .nii / .nii.gz / .hdr file; a,b (one file per modality, in the model's order); a folder; or a dataset.json (its test list)" },
+    { name: 'output', value: 'Y', help: 'a .nii / .nii.gz file for one case, else a folder of <case>.nii.gz (created if needed)' },
+    { name: 'probabilities', value: 'P', shownDefault: 'none', help: 'also write the class probabilities: float32, 4-D [X, Y, Z, classes]; a file or a folder as --output' },
+    { name: 'batch-size', value: 'N', default: '8', help: 'windows per forward pass' },
+    { name: 'overlay', value: 'DIR', shownDefault: 'none', help: 'a folder for PNG overlays <case>_slice<k>.png' },
+    { name: 'slices', value: 'LIST', shownDefault: 'auto', help: 'the overlay slices: auto (the 3 with the most predicted foreground) or k1,k2,... (0-based, along the third NIfTI axis)' },
+  ],
+});
 
 export async function predict(argv: string[]): Promise<string> {
-  const { values } = parseArgs({ args: argv, options: FLAGS });
+  const { values } = parseFlags(PREDICT_COMMAND, argv);
   const modelPath = required(values.model, 'model', 'predict');
   const input = required(values.input, 'input', 'predict');
   const output = required(values.output, 'output', 'predict');

@@ -1,6 +1,8 @@
 // A one-line progress display on stderr: redrawn in place on a terminal, a line every few
 // percent otherwise (logs, CI), so long runs always show that they are alive.
 
+import { STDERR_TTY_ENV } from './dawn-log.js';
+
 function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   const s = Math.round(seconds);
@@ -8,7 +10,8 @@ function duration(seconds: number): string {
 }
 
 export class ProgressLine {
-  private readonly tty = Boolean(process.stderr.isTTY);
+  /** A terminal, here or (for a command run under src/cli/dawn-log.ts) in the parent process. */
+  private readonly tty = Boolean(process.stderr.isTTY) || process.env[STDERR_TTY_ENV] === '1';
   private lastPercent = -1;
 
   constructor(private readonly label: string) {}

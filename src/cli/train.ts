@@ -2,25 +2,58 @@
 // RunOptions (src/train/setup-node.ts); see docs/cli.md.
 
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { Gpu } from '../gpu/gpu.js';
 import type { VitConfig } from '../model/config.js';
 import { prepareRun, readRunOptions, type RunOptions } from '../train/setup-node.js';
-import type { LossKind } from '../train/trainer.js';
+import { DEFAULT_SETTINGS, type LossKind } from '../train/trainer.js';
+import { defineCommand, parseFlags } from './flag-table.js';
 import { parseIntensity, parseRemap, required } from './flags.js';
 import { ProgressLine } from './progress.js';
 
-const FLAGS = {
-  dataset: { type: 'string' }, out: { type: 'string' }, weights: { type: 'string' }, format: { type: 'string' },
-  preset: { type: 'string' }, config: { type: 'string' }, 'force-2d': { type: 'boolean' }, 'no-pretrained': { type: 'boolean' },
-  'image-size': { type: 'string' }, depth: { type: 'string' }, method: { type: 'string' }, decoder: { type: 'string' },
-  channels: { type: 'string' }, 'feature-blocks': { type: 'string' }, dropout: { type: 'string' }, remap: { type: 'string' },
-  'val-fraction': { type: 'string' }, steps: { type: 'string' }, 'batch-size': { type: 'string' }, accumulate: { type: 'string' },
-  lr: { type: 'string' }, 'weight-decay': { type: 'string' }, warmup: { type: 'string' }, clip: { type: 'string' },
-  loss: { type: 'string' }, 'validate-every': { type: 'string' }, 'log-every': { type: 'string' }, seed: { type: 'string' },
-  intensity: { type: 'string' }, 'no-augment': { type: 'boolean' }, zoom: { type: 'string' },
-  'crop-foreground': { type: 'string' }, resume: { type: 'boolean' },
-} as const;
+const S = DEFAULT_SETTINGS;
+/** A default as help shows it: 3e-5 rather than 0.00003. */
+const shown = (n: number) => (n !== 0 && Math.abs(n) < 1e-3 ? n.toExponential() : String(n));
+export const TRAIN_COMMAND = defineCommand({
+  name: 'train',
+  summary: 'fine-tune a segmenter on a dataset',
+  description: 'Fine-tune a segmenter (ViT encoder + 2-D decoder) on an MSD-style dataset.json; writes best/last checkpoints, metrics.jsonl, curves and run.json to --out.',
+  synopsis: '--dataset dataset.json --out DIR (--weights W | --no-pretrained --preset P) [options]',
+  flags: [
+    { name: 'dataset', value: 'FILE', help: 'the dataset.json (MSD layout: training pairs, optional validation list)', group: 'data and run' },
+    { name: 'out', value: 'DIR', help: 'the run folder: checkpoints, metrics.jsonl, curves, run.json', group: 'data and run' },
+    { name: 'resume', help: 'continue the run in --out where its last checkpoint left it (--steps may extend it)', group: 'data and run' },
+    { name: 'remap', value: 'FROM:TO,...', shownDefault: 'none', help: 'label merges, e.g. BRATS whole tumour 1:1,2:1,3:1,4:1', group: 'data and run' },
+    { name: 'val-fraction', value: 'F', shownDefault: '0.2', help: 'fraction of the training cases held out (seeded by --seed) when dataset.json lists no validation cases', group: 'data and run' },
+    { name: 'intensity', value: 'SPEC', default: 'ct', help: 'ct, brain, heart, hippocampus, prostate (the method\'s presets), clip:MIN,MAX, zscore (inside the non-zero region) or none', group: 'data and run' },
+    { name: 'crop-foreground', value: 'N', shownDefault: 'off', help: 'crop every case to its foreground grown by N voxels; recorded in the model file, so predict and evaluate crop the same way', group: 'data and run' },
+    { name: 'zoom', value: 'MIN,MAX', shownDefault: S.zoom.join(','), help: "the augmentation's in-plane zoom range (TransSeg's); narrower for short runs on small structures", group: 'data and run' },
+    { name: 'no-augment', help: 'no zoom, crop, flips, rot90 or intensity shift: train on the resized windows as they are', group: 'data and run' },
+    { name: 'weights', value: 'W', help: 'an inflated encoder (transseg inflate), or a 2-D checkpoint inflated on the fly with --depth/--method/--image-size', group: 'model' },
+    { name: 'format', value: 'F', shownDefault: 'detected', help: "the 2-D checkpoint's layout: timm-vit, timm-beit, hf-vit, hf-beit or vit-pytorch", group: 'model' },
+    { name: 'preset', value: 'NAME', help: 'a named architecture (e.g. vit_base_patch16_224): what the weights cannot tell, or the model of --no-pretrained', group: 'model' },
+    { name: 'config', value: 'FILE', help: 'a model JSON: any subset of the VitConfig fields; wins over the preset', group: 'model' },
+    { name: 'force-2d', help: 'the paper\'s "w/o D": a depth-1 model fed the centre slice only', group: 'model' },
+    { name: 'no-pretrained', help: 'the paper\'s "w/o T&D" with --force-2d: load no weights; --preset/--config name the architecture', group: 'model' },
+    { name: 'image-size', value: 'S', shownDefault: "the checkpoint's", help: 'in-plane model size S (S×S)', group: 'model' },
+    { name: 'depth', value: 'D', shownDefault: '5', help: 'slices per window when inflating a 2-D checkpoint', group: 'model' },
+    { name: 'method', value: 'M', shownDefault: 'centering', help: 'inflation of a 2-D checkpoint: centering or inflation', group: 'model' },
+    { name: 'decoder', value: 'KIND', shownDefault: 'upernet', help: 'upernet, setr-pup or convtrans', group: 'model' },
+    { name: 'channels', value: 'N', shownDefault: 'the encoder width', help: "the decoder's width", group: 'model' },
+    { name: 'feature-blocks', value: 'I,J,...', shownDefault: '3,5,7,11 (upernet), the last (others)', help: 'the encoder blocks (0-based) the decoder reads', group: 'model' },
+    { name: 'dropout', value: 'P', shownDefault: '0.1', help: "UPerNet's Dropout2d probability in training, in [0, 1) (upernet only)", group: 'model' },
+    { name: 'steps', value: 'N', shownDefault: '1000', help: 'optimiser steps', group: 'optimisation' },
+    { name: 'batch-size', value: 'N', shownDefault: shown(S.batchSize), help: 'windows per micro-batch', group: 'optimisation' },
+    { name: 'accumulate', value: 'N', shownDefault: shown(S.accumulate), help: 'micro-batches whose gradients are summed per step', group: 'optimisation' },
+    { name: 'lr', value: 'LR', shownDefault: shown(S.lr), help: 'AdamW peak learning rate (linear warm-up, then linear decay)', group: 'optimisation' },
+    { name: 'weight-decay', value: 'W', shownDefault: shown(S.weightDecay), help: 'AdamW weight decay (none for names containing bias, as TransSeg)', group: 'optimisation' },
+    { name: 'warmup', value: 'N', shownDefault: shown(S.warmup), help: 'linear warm-up steps', group: 'optimisation' },
+    { name: 'clip', value: 'NORM', shownDefault: shown(S.clip), help: 'global gradient-norm clip', group: 'optimisation' },
+    { name: 'loss', value: 'KIND', shownDefault: S.loss, help: "dicefocal (the paper's code), dicece or ce", group: 'optimisation' },
+    { name: 'seed', value: 'N', shownDefault: shown(S.seed), help: 'everything random derives from it: split, sample order, augmentation, dropout', group: 'optimisation' },
+    { name: 'validate-every', value: 'N', shownDefault: shown(S.validateEvery), help: 'validation Dice (and checkpoints) every N steps, and after the last', group: 'logging' },
+    { name: 'log-every', value: 'N', shownDefault: shown(S.logEvery), help: 'read the loss back (a GPU sync) every N steps', group: 'logging' },
+  ],
+});
 
 function number(flag: string, value: string | undefined, integer: boolean, min = integer ? 1 : 0): number | undefined {
   if (value === undefined) return undefined;
@@ -38,7 +71,7 @@ function oneOf<T extends string>(flag: string, value: string | undefined, allowe
 }
 
 async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
-  const { values: v } = parseArgs({ args: argv, options: FLAGS });
+  const { values: v } = parseFlags(TRAIN_COMMAND, argv);
   const out = required(v.out, 'out', 'train');
   if (v.resume) {
     const saved = await readRunOptions(out);
@@ -66,7 +99,7 @@ async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
     validationFraction: number('val-fraction', v['val-fraction'], false),
     settings: {
       steps: number('steps', v.steps, true) ?? 1000,
-      intensity: parseIntensity(v.intensity ?? 'ct', 'train'),
+      intensity: parseIntensity(v.intensity, 'train'),
       ...definedOnly({
         batchSize: number('batch-size', v['batch-size'], true),
         accumulate: number('accumulate', v.accumulate, true),
