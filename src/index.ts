@@ -41,11 +41,12 @@ export { loadWeights, readWeights, type LoadOptions } from './model/load-weights
 export * from './model/model-file.js';
 export * from './checkpoint/index.js';
 export * from './inflate/index.js';
+export { relativePositionIndex } from './model/relative-position-index.js';
 export * from './inflate/checkpoint.js';
 export * from './data/index.js';
 export * from './infer/predict.js';
-export * from './train/metrics.js';
-export * from './train/report.js';
+export * from './evaluation/metrics.js';
+export * from './evaluation/report.js';
 export * from './train/trainer.js';
 export * from './infer/classify.js';
 export * from './io/png.js';

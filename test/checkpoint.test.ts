@@ -5,10 +5,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  adaptCheckpoint, canonicalShapes, detectFormat, type AdaptedCheckpoint, type AdaptOptions, type CheckpointFormat, type HostTensor,
+  adaptCheckpoint, canonicalShapes, detectFormat, type AdaptedCheckpoint, type AdaptOptions, type CheckpointFormat,
 } from '../src/checkpoint/index.js';
+import type { HostTensor } from '../src/tensor/host-tensor.js';
 import { loadCheckpointFile } from '../src/checkpoint/load.js';
-import { relativePositionIndex } from '../src/inflate/relative-position.js';
+import { relativePositionIndex } from '../src/model/relative-position-index.js';
 import { parseSafetensors, type SafetensorsFile, type SafetensorsTensor } from '../src/io/safetensors.js';
 import { PRESETS, type VitConfig } from '../src/model/config.js';
 import { expectClose } from './helpers/check.js';

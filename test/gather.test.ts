@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { relativePositionIndex } from '../src/inflate/relative-position.js';
+import { relativePositionIndex } from '../src/model/relative-position-index.js';
 import { RelativePositionIndex, relativePositionBias } from '../src/ops/gather.js';
 import { gradCheck } from './helpers/check.js';
 import { testGpu } from './helpers/gpu.js';

@@ -8,13 +8,13 @@ import {
   inflateDepth,
   inflatePatchEmbed,
   linearPatchToConv,
-  relativePositionIndex,
   resizePositionEmbedding,
   resizeRelativePositionBias,
   toGrayAndSpread,
   type InflationMethod,
   type PositionResizeMode,
 } from '../src/inflate/index.js';
+import { relativePositionIndex } from '../src/model/relative-position-index.js';
 import { expectClose } from './helpers/check.js';
 import { randn } from './helpers/random.js';
 

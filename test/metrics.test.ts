@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   DiceAccumulator, classHausdorff95, hausdorff95, monaiMean, quantile, type Vec3,
-} from '../src/train/metrics.js';
-import { evaluationReport, formatTable } from '../src/train/report.js';
+} from '../src/evaluation/metrics.js';
+import { evaluationReport, formatTable } from '../src/evaluation/report.js';
 import { expectClose } from './helpers/check.js';
 import { rng } from './helpers/random.js';
 

@@ -6,7 +6,7 @@
 // scales it to the voxels' true aspect ratio.
 
 import { classColour } from '../src/infer/overlay.js';
-import { quantile } from '../src/train/metrics.js';
+import { quantile } from '../src/evaluation/metrics.js';
 import { VIEW_NAMES, viewAxes, voxelSizes, type ViewAxes, type ViewName } from './orientation.js';
 import type { ImageCase } from './volume.js';
 

@@ -6,17 +6,8 @@
 
 import { Tensor } from '../tensor/tensor.js';
 import { keep, scope } from '../tensor/scope.js';
+import type { BackwardRule, TapeEntry } from '../tensor/tape-entry.js';
 import { addGradients } from './accumulate.js';
-
-export type BackwardRule = (gradOutput: Tensor, saved: Tensor[]) => (Tensor | null)[];
-
-export interface TapeEntry {
-  readonly op: string;
-  readonly inputs: readonly Tensor[];
-  readonly output: Tensor;
-  readonly saved: Tensor[];
-  readonly backward: BackwardRule;
-}
 
 let tape: TapeEntry[] = [];
 let gradEnabled = true;

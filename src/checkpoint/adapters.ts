@@ -10,7 +10,8 @@ import { checkComplete } from './canonical.js';
 import { CHECKPOINT_FORMATS, detectFormat, isCheckpointFormat, namePatterns, type CheckpointFormat } from './detect.js';
 import { adaptHuggingFace } from './huggingface.js';
 import { readSettings, resolveConfig } from './infer.js';
-import { Renamer, type HostTensor, type MappingEntry } from './mapping.js';
+import type { HostTensor } from '../tensor/host-tensor.js';
+import { Renamer, type MappingEntry } from './mapping.js';
 import { adaptVitPytorch } from './vit-pytorch.js';
 
 export interface AdaptOptions {

@@ -2,7 +2,8 @@
 // adapted checkpoint holds exactly that set: every tensor there, with its shape, and nothing else.
 
 import { tokenGrid, type VitConfig } from '../model/config.js';
-import { shapeText, type HostTensor } from './mapping.js';
+import type { HostTensor } from '../tensor/host-tensor.js';
+import { shapeText } from './mapping.js';
 
 /** Every canonical tensor `config` needs, with its shape, in model order. */
 export function canonicalShapes(config: VitConfig): Map<string, number[]> {

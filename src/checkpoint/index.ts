@@ -3,4 +3,4 @@
 export { adaptCheckpoint, type AdaptOptions, type AdaptedCheckpoint } from './adapters.js';
 export { canonicalShapes, checkComplete } from './canonical.js';
 export { CHECKPOINT_FORMATS, detectFormat, isCheckpointFormat, type CheckpointFormat } from './detect.js';
-export type { HostTensor, MappingEntry } from './mapping.js';
+export type { MappingEntry } from './mapping.js';

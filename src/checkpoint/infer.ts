@@ -5,7 +5,8 @@
 
 import { PRESETS, validateConfig, type VitConfig } from '../model/config.js';
 import type { CheckpointFormat } from './detect.js';
-import { shapeText, type HostTensor } from './mapping.js';
+import type { HostTensor } from '../tensor/host-tensor.js';
+import { shapeText } from './mapping.js';
 
 /** Every VitConfig field, in the order configs are written (`satisfies` keeps the list exact). */
 const CONFIG_KEYS = Object.keys({

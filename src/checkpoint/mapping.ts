@@ -3,8 +3,6 @@
 
 import type { HostTensor } from '../tensor/host-tensor.js';
 
-export type { HostTensor };
-
 /** One step of the name map, for `inspect`: one entry per (source, destination) pair. */
 export interface MappingEntry {
   /** The name in the file. */

@@ -1,7 +1,7 @@
 // `transseg evaluate --dataset dataset.json --model M` (or `--predictions DIR`): scores a model, or
 // prediction files made earlier, on the labelled cases of one split of a dataset. Per class: the
 // paper's global Dice (one 2I/(P+G) over all slices of all cases), MONAI's Dice averaged over
-// cases, and HD95 in millimetres (src/train/metrics.ts); printed as a table, and written as JSON
+// cases, and HD95 in millimetres (src/evaluation/metrics.ts); printed as a table, and written as JSON
 // with --report. See docs/cli.md.
 //
 // Spacing for HD95: pixdim[1..3] of each case's label file (nibabel's get_zooms, the `pixdim` that
@@ -21,8 +21,8 @@ import type { NiftiHeader } from '../io/nifti.js';
 import { readNiftiFile } from '../io/nifti-node.js';
 import { predictVolume } from '../infer/predict.js';
 import type { LoadedSegmenter } from '../model/segmenter-file.js';
-import { classHausdorff95, DiceAccumulator, type LabelVolume, type Vec3 } from '../train/metrics.js';
-import { evaluationReport, formatTable, type CaseMetrics, type EvaluationReport } from '../train/report.js';
+import { classHausdorff95, DiceAccumulator, type LabelVolume, type Vec3 } from '../evaluation/metrics.js';
+import { evaluationReport, formatTable, type CaseMetrics, type EvaluationReport } from '../evaluation/report.js';
 import { checkOutputFile, loadSegmenterFile } from './predict.js';
 import { ProgressLine } from './progress.js';
 

@@ -13,7 +13,7 @@
 import type { Affine } from '../io/affine.js';
 import { axisCodes } from '../io/affine.js';
 import { encodePng } from '../io/png.js';
-import { quantile } from '../train/metrics.js';
+import { quantile } from '../evaluation/metrics.js';
 
 /** One axial slice: voxel (x, y) at x + X·y in both arrays (NIfTI order). */
 export interface LabelledSlice {

@@ -3,7 +3,7 @@
 // position embedding and BEiT's relative-position tables are resized to the new token grid; the
 // classification head and final norm are dropped (the segmenter reads block outputs only).
 
-import type { HostTensor } from '../model/load-weights.js';
+import type { HostTensor } from '../tensor/host-tensor.js';
 import { tokenGrid, type VitConfig } from '../model/config.js';
 import { HEAD_TENSORS } from '../model/pretrained.js';
 import { inflatePatchEmbed, type InflationMethod } from './patch-embed.js';

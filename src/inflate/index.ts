@@ -2,5 +2,5 @@
 // loaded into a 3-D model.
 export { toGrayAndSpread, inflateDepth, inflatePatchEmbed, linearPatchToConv, type InflationMethod, type PatchEmbedInflation } from './patch-embed.js';
 export { resizePositionEmbedding, type PositionResizeMode, type PositionResizeOptions } from './position-embedding.js';
-export { relativePositionIndex, geometricRatio, resizeRelativePositionBias } from './relative-position.js';
+export { geometricRatio, resizeRelativePositionBias } from './relative-position.js';
 export { cubicSplineWeights } from './spline.js';

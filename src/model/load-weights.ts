@@ -5,8 +5,6 @@
 import type { Module } from '../nn/module.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
 
-export type { HostTensor };
-
 export interface LoadOptions {
   /** Names in `tensors` that may be left unused (a classification head the segmenter drops). */
   ignore?: (name: string) => boolean;

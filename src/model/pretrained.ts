@@ -1,9 +1,9 @@
 // Building a VisionTransformer from an adapted (canonical) checkpoint and loading its weights.
 
 import type { Gpu } from '../gpu/gpu.js';
-import type { AdaptedCheckpoint } from '../checkpoint/adapters.js';
 import type { VitConfig } from './config.js';
-import { loadWeights, type HostTensor } from './load-weights.js';
+import type { HostTensor } from '../tensor/host-tensor.js';
+import { loadWeights } from './load-weights.js';
 import { VisionTransformer } from './vit.js';
 
 /** Names a classification head owns; a model built without a head leaves them unused. */
@@ -24,8 +24,17 @@ export function loadVitWeights(model: VisionTransformer, tensors: Map<string, Ho
   });
 }
 
+/**
+ * A checkpoint in canonical form: what src/checkpoint/ makes of a foreign file (its
+ * AdaptedCheckpoint is one). Stated here so that model/ does not depend on checkpoint/.
+ */
+export interface CanonicalCheckpoint {
+  config: VitConfig;
+  tensors: Map<string, HostTensor>;
+}
+
 /** The 2-D model of a checkpoint, with its classification head, weights loaded. */
-export function pretrainedVit(gpu: Gpu, checkpoint: AdaptedCheckpoint, source: string, config: VitConfig = checkpoint.config): VisionTransformer {
+export function pretrainedVit(gpu: Gpu, checkpoint: CanonicalCheckpoint, source: string, config: VitConfig = checkpoint.config): VisionTransformer {
   const model = new VisionTransformer(gpu, 0, config, { withHead: true });
   try {
     loadVitWeights(model, checkpoint.tensors, source);

@@ -4,7 +4,7 @@
 // `classify` runs a pre-trained checkpoint before inflation. Parameter names are timm's.
 
 import type { Gpu } from '../gpu/gpu.js';
-import { relativePositionIndex } from '../inflate/relative-position.js';
+import { relativePositionIndex } from './relative-position-index.js';
 import { patchEmbed3d } from '../ops/conv.js';
 import { add, gelu, scale } from '../ops/elementwise.js';
 import { RelativePositionIndex } from '../ops/gather.js';

@@ -3,7 +3,7 @@
 // released by `dispose()`.
 
 import type { Gpu } from '../gpu/gpu.js';
-import type { TapeEntry } from '../autograd/tape.js';
+import type { TapeEntry } from './tape-entry.js';
 import { track } from './scope.js';
 
 export class Storage {

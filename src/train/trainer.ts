@@ -27,7 +27,7 @@ import { scope } from '../tensor/scope.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
 import { Tensor } from '../tensor/tensor.js';
 import { deriveSeed, permutation, rng } from '../util/random.js';
-import { DiceAccumulator } from './metrics.js';
+import { DiceAccumulator } from '../evaluation/metrics.js';
 
 export type LossKind = 'dicefocal' | 'dicece' | 'ce';
 
