@@ -1,6 +1,13 @@
 // Voxel-to-world rules of NIfTI-1/2 and Analyze 7.5, as nibabel applies them. An affine is a
 // row-major 4×4 (number[16]) taking a 0-based voxel index (i, j, k, 1) to RAS+ millimetres
 // (+x Right, +y Anterior, +z Superior).
+//
+// gl-matrix builds the qform (quaternion → rotation, scaled and offset). Kept by hand: the
+// diagonal affines of the fallback and SPM rules (a few constants; gl-matrix's composition writes
+// −0 off the diagonal, which the exact tests of those rules would have to allow) and axisCodes
+// (nibabel's aff2axcodes, an assignment of axes, not matrix algebra gl-matrix offers).
+
+import { mat4, quat } from 'gl-matrix';
 
 export type Affine = number[];
 
@@ -28,25 +35,20 @@ export function sformAffine(srow: readonly number[]): Affine {
 /**
  * Method 2 of nifti1.h: rotation R from the unit quaternion (a, b, c, d) with
  * a = sqrt(1 − b² − c² − d²), times the voxel sizes pixdim[1..3] (the third one times
- * qfac = sign of pixdim[0], 0 counting as +1), plus the offset.
+ * qfac = sign of pixdim[0], 0 counting as +1), plus the offset. gl-matrix does the quaternion →
+ * rotation → scaled affine (its quaternions are [x, y, z, w] = [b, c, d, a]).
  */
 export function qformAffine(quatern: readonly number[], qoffset: readonly number[], pixdim: readonly number[]): Affine {
   const [b, c, d] = quatern;
-  // float32 rounding can push b² + c² + d² just past 1: then a = 0 and R is normalised by n
-  // (nibabel's quat2mat); for a proper unit quaternion n = 1.
+  // float32 rounding can push b² + c² + d² just past 1: then a = 0 and the quaternion is
+  // normalised, as nibabel's quat2mat divides by its norm; for a proper unit quaternion a no-op.
   const a = Math.sqrt(Math.max(0, 1 - (b * b + c * c + d * d)));
-  const n = a * a + b * b + c * c + d * d;
-  const R = [
-    [a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c)],
-    [2 * (b * c + a * d), a * a + c * c - b * b - d * d, 2 * (c * d - a * b)],
-    [2 * (b * d - a * c), 2 * (c * d + a * b), a * a + d * d - b * b - c * c],
-  ];
   const qfac = pixdim[0] < 0 ? -1 : 1;
-  const zoom = [pixdim[1], pixdim[2], pixdim[3] * qfac];
-  const out: Affine = [];
-  for (let r = 0; r < 3; r++) out.push((R[r][0] / n) * zoom[0], (R[r][1] / n) * zoom[1], (R[r][2] / n) * zoom[2], qoffset[r]);
-  out.push(0, 0, 0, 1);
-  return out;
+  // Every output is a Float64Array of ours: gl-matrix's create() and its default f32 ARRAY_TYPE
+  // are never used, so nothing is rounded to f32 (setMatrixArrayType would be a global switch).
+  const rotation = quat.normalize(new Float64Array(4), [b, c, d, a]);
+  const columnMajor = mat4.fromRotationTranslationScale(new Float64Array(16), rotation, [qoffset[0], qoffset[1], qoffset[2]], [pixdim[1], pixdim[2], pixdim[3] * qfac]);
+  return Array.from(mat4.transpose(new Float64Array(16), columnMajor));
 }
 
 /** The first three entries of dim[1..] and pixdim[1..], padded with 1 below three dimensions. */
