@@ -1,5 +1,5 @@
 // Intensity transforms: MONAI ScaleIntensityRanged (clip) and NormalizeIntensity(nonzero,
-// channel_wise) numbers, and the per-dataset presets of spec §1.3.
+// channel_wise) numbers, and the per-dataset presets of docs/method.md §3.
 import { describe, expect, it } from 'vitest';
 import { clipScale, INTENSITY_PRESETS, intensityTransform, noIntensity, zScoreNonzero } from '../src/data/intensity.js';
 import { expectClose } from './helpers/check.js';
@@ -41,7 +41,7 @@ describe('zScoreNonzero', () => {
 });
 
 describe('intensity presets', () => {
-  it('holds TransSeg clip ranges (spec §1.3) and builds transforms from specs', () => {
+  it('holds TransSeg clip ranges (method §3) and builds transforms from specs', () => {
     expect(INTENSITY_PRESETS.ct).toEqual({ kind: 'clip', aMin: -175, aMax: 250 });
     for (const name of ['bcv', 'acdc', 'liver', 'lung', 'pancreas', 'hepaticVessel', 'spleen', 'colon']) expect(INTENSITY_PRESETS[name]).toBe(INTENSITY_PRESETS.ct);
     expect(INTENSITY_PRESETS.brain).toEqual({ kind: 'clip', aMin: -1e6, aMax: 1e6 });

@@ -1,4 +1,4 @@
-// D-slice windows: clamped slice indices (spec §1.1), the [C, D, H = X, W = Y] layout, the centre
+// D-slice windows: clamped slice indices (method.md §1), the [C, D, H = X, W = Y] layout, the centre
 // label, and placeSlice writing predictions back.
 import { describe, expect, it } from 'vitest';
 import { extractWindow, placeSlice, windowSlices } from '../src/data/windows.js';
@@ -16,7 +16,7 @@ describe('windowSlices', () => {
     }
   });
 
-  it('matches spec §1.1 for D = 5 at every k, and handles Z = 1 and D > Z', () => {
+  it('matches method §1 for D = 5 at every k, and handles Z = 1 and D > Z', () => {
     for (const Z of [1, 2, 4, 9]) {
       for (let k = 0; k < Z; k++) {
         expect(windowSlices(k, Z, 5)).toEqual([Math.max(k - 2, 0), Math.max(k - 1, 0), k, Math.min(k + 1, Z - 1), Math.min(k + 2, Z - 1)]);

@@ -1,4 +1,4 @@
-// The inflation property (spec §1.5): on a volume whose D slices are identical, the inflated 3-D
+// The inflation property (method.md §5): on a volume whose D slices are identical, the inflated 3-D
 // model's outputs equal the 2-D model's outputs on that slice — for both methods, for a timm-style
 // ViT (absolute position embedding) and a BEiT-style one (relative bias, layer scale).
 import { describe, it } from 'vitest';

@@ -1,4 +1,4 @@
-// 2D→3D weight transfer (src/inflate/): checks against the spec's formulas written out as loops
+// 2D→3D weight transfer (src/inflate/): checks against docs/method.md §5 written out as loops
 // here, and against PyTorch/SciPy (fixture made by scripts/golden/inflation.py). No GPU needed.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -37,7 +37,7 @@ const EXACT = { atol: 0, rtol: 0 };
 const F32 = { atol: 1e-6, rtol: 2e-7 };
 
 describe('patch embedding', () => {
-  /** The spec's formula in f64: g = Σ_cin w; W3[e,c,d] = g/C, then /D or centre slice only. */
+  /** docs/method.md §5 in f64: g = Σ_cin w; W3[e,c,d] = g/C, then /D or centre slice only. */
   function reference(w: Float32Array, [E, Cin, P1, P2]: number[], C: number, D: number, method: InflationMethod): Float64Array {
     const plane = P1 * P2;
     const out = new Float64Array(E * C * D * plane);

@@ -1,5 +1,5 @@
 // Training augmentation of a window [C, D, H, W] and its centre-slice label [H, W] together,
-// TransSeg's MONAI 0.6 train transforms after Resized (spec §1.2), in their order:
+// TransSeg's MONAI 0.6 train transforms after Resized (docs/method.md §2), in their order:
 //   1. zoom by one factor U(0.5, 2) (the range can be changed) to ⌊H·z⌋ × ⌊W·z⌋ (area for the
 //      image, nearest for the label);
 //   2. random crop to the model size where larger (RandSpatialCropd);

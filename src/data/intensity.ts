@@ -14,7 +14,8 @@ export type IntensitySpec =
 
 /**
  * MONAI ScaleIntensityRanged(a_min, a_max, b_min = 0, b_max = 1, clip = True):
- * (x − a_min) / (a_max − a_min), clipped to [0, 1]. TransSeg's only normalisation (spec §1.2).
+ * (x − a_min) / (a_max − a_min), clipped to [0, 1]. TransSeg's only normalisation
+ * (docs/method.md §2).
  */
 export function clipScale(aMin: number, aMax: number): IntensityTransform {
   if (!(Number.isFinite(aMin) && Number.isFinite(aMax) && aMax > aMin)) {
@@ -79,7 +80,7 @@ export function intensityTransform(spec: IntensitySpec): IntensityTransform {
 const CT: IntensitySpec = { kind: 'clip', aMin: -175, aMax: 250 };
 
 /**
- * TransSeg's clip ranges per dataset (spec §1.3, scripts/train_*.sh), with `ct` for any CT set.
+ * TransSeg's clip ranges per dataset (docs/method.md §3, its train_*.sh), with `ct` for any CT set.
  * ACDC is cine MRI but was trained with the CT range, as coded; Brain's ±1e6 amounts to a scale.
  */
 export const INTENSITY_PRESETS: Readonly<Record<string, IntensitySpec>> = {

@@ -1,7 +1,7 @@
 // D-slice windows along the last NIfTI axis (z, "axial" as TransSeg calls it), the model's input.
 //
 // For slice k the window holds slices k−⌊D/2⌋ … k+⌊D/2⌋, clamped to 0 … Z−1 (edge slices
-// repeated): spec §1.1 for D = 5, [max(k−2,0), max(k−1,0), k, min(k+1,Z−1), min(k+2,Z−1)].
+// repeated): docs/method.md §1 for D = 5, [max(k−2,0), max(k−1,0), k, min(k+1,Z−1), min(k+2,Z−1)].
 //
 // In-plane orientation: TransSeg feeds nibabel's array [X, Y, Z] as (H, W, D), so H runs along
 // NIfTI x and W along y. The same is kept here, window[c, d, h, w] = image[c, z_d, y = w, x = h],

@@ -5,8 +5,8 @@
 // the dataset's intensity transform → the model → class probabilities (softmax over classes) →
 // resized back to the input's in-plane size bilinearly (align_corners = False) → argmax. Undoing
 // the resize on probabilities before the argmax is what MONAI's Invertd + AsDiscrete does;
-// TransSeg itself scored the argmax at the model's grid (spec §1.2), so our Dice on the original
-// grid is the stricter number. Each slice is predicted once: windows do not overlap in z.
+// TransSeg itself scored the argmax at the model's grid (docs/method.md §2), so our Dice on the
+// original grid is the stricter number. Each slice is predicted once: windows do not overlap in z.
 // With `cropForeground`, only the foreground box (src/data/foreground.ts) goes through the model;
 // everything outside it is background (probability 1 for class 0).
 

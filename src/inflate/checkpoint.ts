@@ -1,4 +1,4 @@
-// A canonical 2-D checkpoint → a 3-D encoder for TransSeg (spec §1.5–1.7): the patch kernel is
+// A canonical 2-D checkpoint → a 3-D TransSeg encoder (docs/method.md §5–§7): the patch kernel is
 // turned grey, spread over the new input channels and inflated over D slices; the absolute
 // position embedding and BEiT's relative-position tables are resized to the new token grid; the
 // classification head and final norm are dropped (the segmenter reads block outputs only).
@@ -40,7 +40,7 @@ export function inflateCheckpoint(config2d: VitConfig, tensors2d: Map<string, Ho
     imageSize,
     finalNorm: 'none',
     head: { kind: 'none' },
-    // TransSeg feeds intensities scaled to [0, 1] straight in (spec §1.5); no ImageNet mean/std.
+    // TransSeg feeds intensities scaled to [0, 1] in (docs/method.md §5); no ImageNet mean/std.
     normalization: { mean: new Array(inChannels).fill(0), std: new Array(inChannels).fill(1) },
   };
   const from = tokenGrid(config2d, config2d.imageSize);

@@ -1,4 +1,4 @@
-// The Vision Transformer with a 3-D patch embedding, as TransSeg's encoder (spec §1.4): a Conv3d
+// The Vision Transformer with a 3-D patch embedding, TransSeg's encoder (docs/method.md §4): a Conv3d
 // whose kernel and stride both equal (D, P, P) turns a window of D slices into one grid of patch
 // tokens; after that it is a plain 2-D ViT. With D = 1 it is exactly the 2-D model, which is how
 // `classify` runs a pre-trained checkpoint before inflation. Parameter names are timm's.

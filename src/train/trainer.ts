@@ -1,4 +1,4 @@
-// The training loop of TransSeg (spec §1.9–1.10): windows of D slices sampled over every slice of
+// TransSeg's training loop (docs/method.md §9–§10): windows of D slices sampled over every slice of
 // every training volume, augmented, through the segmenter; Dice + focal loss (or Dice + CE, or
 // CE) on the centre slice; AdamW with TransSeg's no-decay rule, linear warm-up then linear decay,
 // gradient-norm clipping, gradient accumulation; validation Dice every N steps with the best

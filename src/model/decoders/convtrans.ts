@@ -1,4 +1,4 @@
-// TransSeg's transposed-convolution decoder (backbones/decoders/convtrans.py, spec §1.8), on the
+// TransSeg's transposed-convolution decoder (decoders/convtrans.py, docs/method.md §8), on the
 // last block's map: InstanceNorm → ReLU, then three times ConvT 2×2 stride 2 → InstanceNorm → ReLU,
 // then ConvT 2×2 stride 2 to the classes: 16× the token grid, the input size for patch 16.
 //

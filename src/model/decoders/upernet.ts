@@ -1,4 +1,4 @@
-// UPerNet, TransSeg's default decoder (backbones/decoders/upernet.py, spec §1.8): BEiT's feature
+// UPerNet, TransSeg's default decoder (decoders/upernet.py there, docs/method.md §8): BEiT's feature
 // pyramid neck on the maps of four encoder blocks, then mmseg's UPerHead (a PPM on the coarsest
 // level, a top-down FPN, fusion of all levels, a 1×1 classifier).
 //
