@@ -72,7 +72,9 @@ export class DawnLogFilter {
  * from the terminal, so the parent only waits for it.
  */
 export function runFilteringDawnLog(args: readonly string[], write: (text: string) => void = (t) => process.stderr.write(t)): Promise<number> {
-  const child = spawn(process.execPath, [...process.execArgv, ...args], {
+  // The child gets this process's Node options, less an inspector (its port is this process's).
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--inspect'));
+  const child = spawn(process.execPath, [...execArgv, ...args], {
     stdio: ['inherit', 'inherit', 'pipe'],
     env: { ...process.env, [FILTERED_ENV]: '1', ...(process.stderr.isTTY ? { [STDERR_TTY_ENV]: '1' } : {}) },
   });
