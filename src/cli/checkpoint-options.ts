@@ -1,18 +1,22 @@
-// The options every command that reads a 2-D checkpoint shares: --weights, --format, --preset and
-// --config (a model JSON with the settings the weights cannot tell).
+// The options every command that reads a 2-D checkpoint shares: --weights (a file or
+// hf:ORG/REPO[@revision][:file]), --offline, --format, --preset and --config (a model JSON with
+// the settings the weights cannot tell).
 
 import { readFile } from 'node:fs/promises';
 import { loadCheckpointFile } from '../checkpoint/load.js';
-import type { AdaptedCheckpoint } from '../checkpoint/adapters.js';
+import type { AdaptedCheckpoint, AdaptOptions } from '../checkpoint/adapters.js';
+import { resolveWeights } from '../checkpoint/hub-node.js';
 import { isCheckpointFormat, CHECKPOINT_FORMATS } from '../checkpoint/detect.js';
 import type { VitConfig } from '../model/config.js';
 import { required } from './flags.js';
+import { downloadProgress } from './progress.js';
 
 export const CHECKPOINT_FLAGS = {
   weights: { type: 'string' },
   format: { type: 'string' },
   preset: { type: 'string' },
   config: { type: 'string' },
+  offline: { type: 'boolean' },
 } as const;
 
 export interface CheckpointFlags {
@@ -20,6 +24,7 @@ export interface CheckpointFlags {
   format?: string;
   preset?: string;
   config?: string;
+  offline?: boolean;
 }
 
 async function readModelJson(path: string): Promise<Partial<VitConfig>> {
@@ -38,14 +43,25 @@ async function readModelJson(path: string): Promise<Partial<VitConfig>> {
   }
 }
 
-export async function loadCheckpointFromFlags(flags: CheckpointFlags, command: string): Promise<AdaptedCheckpoint> {
+/** The checkpoint file (downloaded for hf: weights) and the options to adapt it with. */
+export async function resolveCheckpointFlags(flags: CheckpointFlags, command: string): Promise<{ path: string; options: Omit<AdaptOptions, 'fileName'> }> {
   const weights = required(flags.weights, 'weights', command);
   if (flags.format !== undefined && !isCheckpointFormat(flags.format)) {
     throw new Error(`${command}: --format must be one of ${CHECKPOINT_FORMATS.join(', ')}; got '${flags.format}'`);
   }
-  return loadCheckpointFile(weights, {
-    format: flags.format,
-    preset: flags.preset,
-    config: flags.config ? await readModelJson(flags.config) : undefined,
-  });
+  const resolved = await resolveWeights(weights, { offline: flags.offline, onProgress: downloadProgress('download') });
+  return {
+    path: resolved.path,
+    options: {
+      format: flags.format,
+      preset: flags.preset ?? resolved.preset,
+      repository: resolved.repository,
+      config: flags.config ? await readModelJson(flags.config) : undefined,
+    },
+  };
+}
+
+export async function loadCheckpointFromFlags(flags: CheckpointFlags, command: string): Promise<AdaptedCheckpoint> {
+  const { path, options } = await resolveCheckpointFlags(flags, command);
+  return loadCheckpointFile(path, options);
 }

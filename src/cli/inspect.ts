@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import { describeConfig } from '../checkpoint/canonical.js';
 import { readModelFileHeader } from '../model/model-file.js';
-import { CHECKPOINT_FLAGS, loadCheckpointFromFlags } from './checkpoint-options.js';
+import { loadCheckpointFile } from '../checkpoint/load.js';
+import { CHECKPOINT_FLAGS, resolveCheckpointFlags } from './checkpoint-options.js';
 
 const shape = (s: readonly number[]) => `[${s.join(', ')}]`;
 const count = (tensors: Iterable<{ data: Float32Array }>) => [...tensors].reduce((n, t) => n + t.data.length, 0);
@@ -14,7 +15,8 @@ export async function inspect(argv: string[]): Promise<string> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...CHECKPOINT_FLAGS, json: { type: 'boolean' } } });
   const weights = positionals[0] ?? values.weights;
   if (!weights) throw new Error('inspect: give the checkpoint file (transseg inspect W)');
-  const file = await readSafetensorsFile(weights);
+  const { path, options } = await resolveCheckpointFlags({ ...values, weights }, 'inspect');
+  const file = await readSafetensorsFile(path);
   const ours = readModelFileHeader(file.metadata, weights);
   if (ours) {
     const tensors = [...file.tensors].map(([name, t]) => ({ name, shape: t.shape }));
@@ -28,7 +30,7 @@ export async function inspect(argv: string[]): Promise<string> {
       ...tensors.map((t) => `  ${t.name} ${shape(t.shape)}`),
     ].join('\n');
   }
-  const adapted = await loadCheckpointFromFlags({ ...values, weights }, 'inspect');
+  const adapted = await loadCheckpointFile(path, options);
   const report = {
     file: weights,
     format: adapted.format,

@@ -8,7 +8,7 @@ import type { VitConfig } from '../model/config.js';
 import { prepareRun, readRunOptions, type RunOptions } from '../train/setup-node.js';
 import type { LossKind } from '../train/trainer.js';
 import { parseIntensity, parseRemap, required } from './flags.js';
-import { ProgressLine } from './progress.js';
+import { downloadProgress, ProgressLine } from './progress.js';
 
 const FLAGS = {
   dataset: { type: 'string' }, out: { type: 'string' }, weights: { type: 'string' }, format: { type: 'string' },
@@ -19,7 +19,7 @@ const FLAGS = {
   lr: { type: 'string' }, 'weight-decay': { type: 'string' }, warmup: { type: 'string' }, clip: { type: 'string' },
   loss: { type: 'string' }, 'validate-every': { type: 'string' }, 'log-every': { type: 'string' }, seed: { type: 'string' },
   intensity: { type: 'string' }, 'no-augment': { type: 'boolean' }, zoom: { type: 'string' },
-  'crop-foreground': { type: 'string' }, resume: { type: 'boolean' },
+  'crop-foreground': { type: 'string' }, resume: { type: 'boolean' }, offline: { type: 'boolean' },
 } as const;
 
 function number(flag: string, value: string | undefined, integer: boolean, min = integer ? 1 : 0): number | undefined {
@@ -43,13 +43,14 @@ async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
   if (v.resume) {
     const saved = await readRunOptions(out);
     const steps = number('steps', v.steps, true);
-    return { ...saved, resume: true, settings: { ...saved.settings, ...(steps ? { steps } : {}) } };
+    return { ...saved, resume: true, ...(v.offline ? { offline: true } : {}), settings: { ...saved.settings, ...(steps ? { steps } : {}) } };
   }
   const modelJson = v.config ? (JSON.parse(await readFile(v.config, 'utf8')) as Partial<VitConfig>) : undefined;
   return {
     dataset: required(v.dataset, 'dataset', 'train'),
     out,
     weights: v.weights,
+    offline: v.offline,
     format: v.format,
     preset: v.preset,
     modelJson,
@@ -104,7 +105,7 @@ export async function train(argv: string[]): Promise<string> {
   const options = await optionsFromFlags(argv);
   const gpu = await Gpu.create();
   try {
-    const run = await prepareRun(gpu, options, (line) => process.stderr.write(`${line}\n`));
+    const run = await prepareRun(gpu, options, (line) => process.stderr.write(`${line}\n`), downloadProgress('download'));
     const progress = new ProgressLine('train');
     const started = performance.now();
     let lastLoss = NaN;
