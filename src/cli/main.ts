@@ -5,6 +5,7 @@ import { bench } from './bench.js';
 import { classify } from './classify.js';
 import { doctor, formatDoctor } from './doctor.js';
 import { evaluate } from './evaluate.js';
+import { exportModel } from './export.js';
 import { inflate } from './inflate.js';
 import { inspect } from './inspect.js';
 import { predict } from './predict.js';
@@ -31,10 +32,13 @@ commands:
   evaluate --dataset dataset.json (--model M | --predictions DIR) [--split validation|training]
           [--remap 1:1,2:1] [--report r.json]
                        global and per-case Dice and HD95 (mm) per class on a labelled split
+  export --model M --format transseg-torch --out X.safetensors
+                       a trained segmenter as the authors' PyTorch state_dict (strict=True loads it)
   bench [--cases LIST] [--quick] [--repeats N] [--no-peers] [--out DIR]
                        time kernels and whole training steps against tfjs-webgpu and PyTorch;
                        writes bench/results/<date>-<adapter>.json, prints a markdown table
-  Checkpoint options (inspect, classify, inflate): --format timm-vit|timm-beit|hf-vit|hf-beit|vit-pytorch
+  Checkpoint options (inspect, classify, inflate, train): --weights FILE or hf:ORG/REPO[@revision][:file]
+  (Hugging Face Hub, cached; --offline or HF_HUB_OFFLINE=1 reads the cache only), --format timm-vit|timm-beit|hf-vit|hf-beit|vit-pytorch
   (detected when absent), --preset NAME (e.g. vit_base_patch16_224, beit_base_patch16_224, vit4mnist),
   --config model.json (settings the weights cannot tell: heads, eps, ...). See docs/cli.md.
 `;
@@ -64,6 +68,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'evaluate':
       console.log(await evaluate(rest));
+      return 0;
+    case 'export':
+      console.log(await exportModel(rest));
       return 0;
     case 'bench':
       console.log(await bench(rest));
