@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseHubReference } from '../src/checkpoint/hub-config.js';
 import { resolveWeights } from '../src/checkpoint/hub-node.js';
 import { loadCheckpointFile } from '../src/checkpoint/load.js';
+import { inspect } from '../src/cli/inspect.js';
 import { hubFile, hubOptionsFromEnv, optionalHubFile, type HubOptions } from '../src/io/hub-node.js';
 import { COMMIT, FakeHub } from './helpers/hub-server.js';
 
@@ -175,5 +176,26 @@ describe('hub downloads', () => {
     // Offline, from the cache alone, the same.
     const offline = await resolveWeights(`hf:${REPO}`, { hub: { ...options, offline: true } });
     expect(offline).toEqual(resolved);
+  });
+
+  it('work from the command line: inspect hf:ORG/REPO with HF_ENDPOINT and HF_HOME, then --offline', async () => {
+    serve('model.safetensors', CHECKPOINT);
+    serve('config.json', new TextEncoder().encode(JSON.stringify(TIMM_CONFIG)), {}, false);
+    const saved = { endpoint: process.env.HF_ENDPOINT, home: process.env.HF_HOME };
+    process.env.HF_ENDPOINT = hub.endpoint;
+    process.env.HF_HOME = mkdtempSync(join(tmpdir(), 'transseg-hf-home-'));
+    try {
+      const report = JSON.parse(await inspect([`hf:${REPO}`, '--json']));
+      expect(report).toMatchObject({ format: 'timm-vit', config: { heads: 4, embedDim: 32 } });
+      const before = hub.requests.length;
+      expect(JSON.parse(await inspect([`hf:${REPO}`, '--offline', '--json'])).config).toEqual(report.config);
+      expect(hub.requests.length).toBe(before);
+      expect(existsSync(join(process.env.HF_HOME, 'hub', 'models--org--vit-test', 'snapshots', COMMIT, 'config.json'))).toBe(true);
+    } finally {
+      for (const [key, value] of [['HF_ENDPOINT', saved.endpoint], ['HF_HOME', saved.home]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
   });
 });

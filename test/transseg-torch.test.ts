@@ -18,6 +18,7 @@ import { describe, expect, it } from 'vitest';
 import { noGrad } from '../src/autograd/tape.js';
 import { exportTranssegTorch, importTranssegTorch, isTranssegTorchLayout } from '../src/checkpoint/transseg-torch.js';
 import { exportModel } from '../src/cli/export.js';
+import { inspect } from '../src/cli/inspect.js';
 import { parseSafetensors, serializeSafetensors, type SafetensorsFile } from '../src/io/safetensors.js';
 import { readSafetensorsFile, writeSafetensorsFile } from '../src/io/safetensors-node.js';
 import type { VitConfig } from '../src/model/config.js';
@@ -67,6 +68,13 @@ describe('the authors’ TransSeg layout', () => {
     const logits = await forward(model, f32(golden.input.f32), golden.input.shape);
     expectLogits(logits, f32(golden.logits.f32), 'imported logits');
     model.dispose();
+  });
+
+  it('inspect describes their file as a whole segmenter, with the name map', async () => {
+    const report = JSON.parse(await inspect([MODEL, '--json']));
+    expect(report).toMatchObject({ format: 'transseg-torch', segmenter: { decoder: 'upernet', classes: 3 }, config: { depthSlices: 3 } });
+    expect(report.mapping).toContainEqual({ from: 'encoder.blocks.0.gamma_1', to: 'encoder.blocks.0.ls1.gamma' });
+    expect(report.mapping).toContainEqual(expect.objectContaining({ from: 'encoder.blocks.0.attn.v_bias', to: 'encoder.blocks.0.attn.qkv.bias' }));
   });
 
   it('export: import then export gives back their state_dict exactly', async () => {
