@@ -3,6 +3,8 @@
 // reuse, resume, offline mode, and every failure leaving no file under its final name.
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +113,21 @@ describe('hub downloads', () => {
     await expect(hubFile({ repo: REPO, revision: 'main', file: 'model.safetensors' }, fresh({ offline: true })))
       .rejects.toThrow(/hf:org\/vit-test@main:model.safetensors: not in the cache .*models--org--vit-test \(offline mode/);
     expect(hub.requests.length).toBe(before);
+  });
+
+  it('an unreachable hub is a clear error, unless the file is cached', async () => {
+    serve('model.safetensors', CHECKPOINT);
+    const options = fresh();
+    const file = { repo: REPO, revision: 'main', file: 'model.safetensors' };
+    // A port nothing listens on: one a server just gave back.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const down = { ...options, endpoint: `http://127.0.0.1:${port}` };
+    await expect(hubFile(file, down)).rejects.toThrow(`hf:org/vit-test@main:model.safetensors: cannot reach http://127.0.0.1:${port} (ECONNREFUSED)`);
+    const path = await hubFile(file, options);
+    expect(await hubFile(file, down)).toBe(path);
   });
 
   it('resume an interrupted download with a Range request', async () => {

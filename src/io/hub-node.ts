@@ -77,7 +77,26 @@ async function cached(options: HubOptions, f: HubFile): Promise<{ path: string }
 }
 
 /** Thrown for a file the hub says does not exist (HTTP 404 EntryNotFound). */
-export class HubFileNotFound extends Error {}
+export class HubFileNotFound extends Error {
+  /** The commit the hub answered for, when it said. */
+  constructor(message: string, readonly commit?: string) {
+    super(message);
+  }
+}
+
+/** The hub could not be reached at all (no HTTP answer). */
+class HubUnreachable extends Error {}
+
+/** fetch, with a failure to connect turned into an error that names the file and the hub. */
+async function request(url: string, init: RequestInit, f: HubFile): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new HubUnreachable(`${hubName(f)}: cannot reach ${new URL(url).origin} (${cause?.code ?? cause?.message ?? (e as Error).message}); ` +
+      'with the file in the cache, --offline (or HF_HUB_OFFLINE=1) uses it without asking');
+  }
+}
 
 /**
  * The local path of `f`, downloaded into the cache when it is not there. Offline, a file that is
@@ -98,9 +117,9 @@ export async function hubFile(f: HubFile, options: HubOptions): Promise<string> 
   try {
     meta = await fileMetadata(url, f, options);
   } catch (e) {
-    if (e instanceof HubFileNotFound) await markMissing(options, f, (e as HubFileNotFound & { commit?: string }).commit);
+    if (e instanceof HubFileNotFound) await markMissing(options, f, e.commit);
     // Unreachable hub with the file cached: use the cache, as huggingface_hub does.
-    if (hit && e instanceof TypeError) return hit.path;
+    if (hit && e instanceof HubUnreachable) return hit.path;
     throw e;
   }
   const folder = repoFolder(options, f.repo);
@@ -142,7 +161,7 @@ function authHeaders(url: string, options: HubOptions): Record<string, string> {
 async function fileMetadata(url: string, f: HubFile, options: HubOptions): Promise<Metadata> {
   let current = url;
   for (let hops = 0; hops < 5; hops++) {
-    const response = await fetch(current, { method: 'HEAD', redirect: 'manual', headers: { 'accept-encoding': 'identity', ...authHeaders(current, options) } });
+    const response = await request(current, { method: 'HEAD', redirect: 'manual', headers: { 'accept-encoding': 'identity', ...authHeaders(current, options) } }, f);
     const h = response.headers;
     let downloadUrl = current;
     if (response.status >= 300 && response.status < 400) {
@@ -158,7 +177,8 @@ async function fileMetadata(url: string, f: HubFile, options: HubOptions): Promi
     }
     const commit = h.get('x-repo-commit');
     const etag = (h.get('x-linked-etag') ?? h.get('etag'))?.replace(/^W\//, '').replace(/"/g, '');
-    const size = Number(h.get('x-linked-size') ?? h.get('content-length'));
+    const sizeText = h.get('x-linked-size') ?? h.get('content-length');
+    const size = sizeText === null ? NaN : Number(sizeText);
     if (!commit || !etag || !Number.isInteger(size) || size < 0) {
       throw new Error(`${hubName(f)}: ${options.endpoint} answered without X-Repo-Commit, ETag or size; is it a Hugging Face hub (HF_ENDPOINT)?`);
     }
@@ -171,8 +191,7 @@ function httpError(response: Response, f: HubFile, options: HubOptions): Error {
   const code = response.headers.get('x-error-code');
   const status = `HTTP ${response.status}${code ? ` ${code}` : ''}`;
   if (response.status === 404 && code !== 'RepoNotFound' && code !== 'RevisionNotFound') {
-    const error = new HubFileNotFound(`${hubName(f)}: the repository has no such file (${status})`);
-    return Object.assign(error, { commit: response.headers.get('x-repo-commit') ?? undefined });
+    return new HubFileNotFound(`${hubName(f)}: the repository has no such file (${status})`, response.headers.get('x-repo-commit') ?? undefined);
   }
   if (response.status === 404 && code === 'RevisionNotFound') return new Error(`${hubName(f)}: no revision '${f.revision}' (${status})`);
   if (response.status === 401 || response.status === 403 || code === 'RepoNotFound') {
@@ -209,7 +228,7 @@ async function download(meta: Metadata, blob: string, f: HubFile, options: HubOp
   if (start < meta.size) {
     const headers: Record<string, string> = { 'accept-encoding': 'identity', ...authHeaders(meta.downloadUrl, options) };
     if (start > 0) headers.range = `bytes=${start}-`;
-    const response = await fetch(meta.downloadUrl, { headers });
+    const response = await request(meta.downloadUrl, { headers }, f);
     if (!response.ok) throw httpError(response, f, options);
     if (start > 0 && response.status !== 206) start = 0; // the server ignored the range: start over
     const file = await open(partial, start > 0 ? 'a' : 'w');
