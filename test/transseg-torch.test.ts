@@ -19,6 +19,8 @@ import { noGrad } from '../src/autograd/tape.js';
 import { exportTranssegTorch, importTranssegTorch, isTranssegTorchLayout } from '../src/checkpoint/transseg-torch.js';
 import { exportModel } from '../src/cli/export.js';
 import { inspect } from '../src/cli/inspect.js';
+import { predict } from '../src/cli/predict.js';
+import { readNiftiFile, writeNiftiFile } from '../src/io/nifti-node.js';
 import { parseSafetensors, serializeSafetensors, type SafetensorsFile } from '../src/io/safetensors.js';
 import { readSafetensorsFile, writeSafetensorsFile } from '../src/io/safetensors-node.js';
 import type { VitConfig } from '../src/model/config.js';
@@ -29,6 +31,7 @@ import { Segmenter } from '../src/model/segmenter.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { expectClose } from './helpers/check.js';
 import { testGpu } from './helpers/gpu.js';
+import { obliqueHeader } from './helpers/oblique.js';
 import { randn } from './helpers/random.js';
 import { reportError } from './helpers/report.js';
 
@@ -68,6 +71,22 @@ describe('the authors’ TransSeg layout', () => {
     const logits = await forward(model, f32(golden.input.f32), golden.input.shape);
     expectLogits(logits, f32(golden.logits.f32), 'imported logits');
     model.dispose();
+  });
+
+  it('predict runs their file on NIfTI volumes as it is', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'transseg-authors-predict-'));
+    const dims = [20, 24, 4];
+    const images = [0, 1].map((k) => join(dir, `case_000${k}.nii.gz`));
+    for (const [k, image] of images.entries()) {
+      const data = Float32Array.from(randn(20 * 24 * 4, 30 + k), (v) => 100 * v);
+      await writeNiftiFile(image, { dims, data }, obliqueHeader(dims, [1, 1, 2], 16), { datatype: 'float32' });
+    }
+    const out = join(dir, 'seg.nii.gz');
+    await predict(['--model', MODEL, '--input', images.join(','), '--output', out]);
+    const seg = await readNiftiFile(out);
+    expect(seg.dims.slice(0, 3)).toEqual(dims);
+    expect(new Set(seg.data).size).toBeGreaterThan(1);
+    expect([...new Set(seg.data)].every((v) => [0, 1, 2].includes(v))).toBe(true);
   });
 
   it('inspect describes their file as a whole segmenter, with the name map', async () => {
