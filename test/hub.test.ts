@@ -12,6 +12,9 @@ import { parseHubReference } from '../src/checkpoint/hub-config.js';
 import { resolveWeights } from '../src/checkpoint/hub-node.js';
 import { loadCheckpointFile } from '../src/checkpoint/load.js';
 import { inspect } from '../src/cli/inspect.js';
+import { writePhantomDataset } from '../src/data/phantom-node.js';
+import { prepareRun } from '../src/train/setup-node.js';
+import { testGpu } from './helpers/gpu.js';
 import { hubFile, hubOptionsFromEnv, optionalHubFile, type HubOptions } from '../src/io/hub-node.js';
 import { COMMIT, FakeHub } from './helpers/hub-server.js';
 
@@ -213,6 +216,30 @@ describe('hub downloads', () => {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
       }
+    }
+  });
+
+  it('train takes hf: weights: the encoder is inflated from the downloaded checkpoint with its config.json', async () => {
+    serve('model.safetensors', CHECKPOINT);
+    serve('config.json', new TextEncoder().encode(JSON.stringify(TIMM_CONFIG)), {}, false);
+    const options = fresh();
+    await resolveWeights(`hf:${REPO}`, { hub: options }); // into the cache; prepareRun then reads it offline
+    const data = mkdtempSync(join(tmpdir(), 'transseg-hub-train-'));
+    await writePhantomDataset(data, { training: 3, validation: 0, test: 0, seed: 5, phantom: { dims: [16, 16, 5], spacing: [1, 1, 2] } });
+    const saved = { home: process.env.HF_HUB_CACHE };
+    process.env.HF_HUB_CACHE = options.cacheDir;
+    try {
+      const run = await prepareRun(await testGpu(), {
+        dataset: join(data, 'dataset.json'), out: join(data, 'run'), weights: `hf:${REPO}`, offline: true, depth: 3,
+        decoder: 'convtrans', channels: 4, settings: { steps: 1, intensity: { kind: 'none' } },
+      });
+      expect(run.header.encoder).toMatchObject({ heads: 4, embedDim: 32, inChannels: 1, depthSlices: 3, imageSize: [16, 16] });
+      expect(run.header.provenance).toMatchObject({ source: `hf:${REPO}`, sourceFormat: 'timm-vit', pretrained: true });
+      run.trainer.dispose();
+      run.model.dispose();
+    } finally {
+      if (saved.home === undefined) delete process.env.HF_HUB_CACHE;
+      else process.env.HF_HUB_CACHE = saved.home;
     }
   });
 });
