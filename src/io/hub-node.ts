@@ -276,8 +276,9 @@ async function verify(path: string, meta: Metadata): Promise<string | null> {
 }
 
 async function linkSnapshot(blob: string, snapshot: string): Promise<void> {
+  if (await exists(snapshot)) return; // a snapshot path names one blob for good (a commit's file)
   await mkdir(dirname(snapshot), { recursive: true });
-  await rm(snapshot, { force: true });
+  await rm(snapshot, { force: true }); // a dangling link
   try {
     await symlink(relative(dirname(snapshot), blob), snapshot);
   } catch {
