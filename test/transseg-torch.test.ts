@@ -44,6 +44,13 @@ const golden = JSON.parse(readFileSync(join(FIXTURE, 'golden.json'), 'utf8')) as
 const f32 = (b64: string) => new Float32Array(new Uint8Array(Buffer.from(b64, 'base64')).buffer);
 const TOLERANCE = 1e-5;
 
+/** The fixture's encoder: what a BEiT run here with patch 16 would have. */
+const ENCODER: VitConfig = {
+  embedDim: 16, depth: 12, heads: 2, mlpHidden: 32, patchSize: 16, imageSize: [64, 64], inChannels: 2, depthSlices: 3,
+  eps: 1e-6, qkvBias: true, layerScale: true, positionEmbedding: false, relativePositionBias: true, prefixTokens: 1,
+  finalNorm: 'none', head: { kind: 'none' }, normalization: { mean: [0, 0], std: [1, 1] },
+};
+
 function expectLogits(actual: Float32Array, expected: Float32Array, check: string): void {
   const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   expectClose(actual, expected, { atol: TOLERANCE * scale, rtol: 0 }, 'transseg-torch', check);
@@ -113,11 +120,7 @@ describe('the authors’ TransSeg layout', () => {
 
   it('export: a model trained here loads in their code with strict=True and gives our logits', async () => {
     const gpu = await testGpu();
-    const encoder: VitConfig = {
-      embedDim: 16, depth: 12, heads: 2, mlpHidden: 32, patchSize: 16, imageSize: [64, 64], inChannels: 2, depthSlices: 3,
-      eps: 1e-6, qkvBias: true, layerScale: true, positionEmbedding: false, relativePositionBias: true, prefixTokens: 1,
-      finalNorm: 'none', head: { kind: 'none' }, normalization: { mean: [0, 0], std: [1, 1] },
-    };
+    const encoder = ENCODER;
     const model = new Segmenter(gpu, 7, encoder, { classes: 3 });
     // "Trained": every tensor random at its kind's scale, the k third of each qkv bias included
     // (the authors' model has no k bias; it cancels in the softmax).
@@ -166,6 +169,27 @@ describe('the authors’ TransSeg layout', () => {
     expect(result.tensors).toBe(file.tensors.size);
     expect(result.normalized).toBeLessThanOrEqual(TOLERANCE);
     expect(check.status).toBe(0);
+  });
+
+  it('export and import round-trip the SETR-PUP and ConvTrans heads too', async () => {
+    const gpu = await testGpu();
+    for (const decoder of ['setr-pup', 'convtrans'] as const) {
+      const model = new Segmenter(gpu, 3, ENCODER, { classes: 4, decoder });
+      const weights = await readWeights(model);
+      model.dispose();
+      const header: SegmenterFileHeader = {
+        kind: 'segmenter', encoder: ENCODER, segmenter: { classes: 4, decoder }, labels: ['a', 'b', 'c', 'd'], modalities: ['x', 'y'],
+        preprocessing: { intensity: { kind: 'none' } }, provenance: {},
+      };
+      const { tensors, metadata } = exportTranssegTorch(header, weights, decoder);
+      expect(JSON.parse(metadata.hyper_parameters).decoder).toBe(decoder === 'setr-pup' ? 'setrpup' : 'convtrans');
+      const back = importTranssegTorch(parseSafetensors(serializeSafetensors(tensors, metadata), decoder), decoder);
+      expect(back.header.segmenter).toEqual({ classes: 4, decoder, channels: 16, featureIndices: [11] });
+      expect(back.header.encoder).toEqual(ENCODER);
+      expect([...back.tensors.keys()].sort()).toEqual([...weights.keys()].sort());
+      // Our initialisation leaves the k bias zero, so even qkv.bias comes back exactly.
+      for (const [name, t] of weights) expect(back.tensors.get(name)!.data, name).toEqual(t.data);
+    }
   });
 
   it('export refuses what the authors’ model cannot hold, naming each reason', async () => {
