@@ -103,6 +103,22 @@ describe('the authors’ TransSeg layout', () => {
     expect(report.mapping).toContainEqual(expect.objectContaining({ from: 'encoder.blocks.0.attn.v_bias', to: 'encoder.blocks.0.attn.qkv.bias' }));
   });
 
+  it('import reads the same model under mmseg’s names (backbone, decode_head, auxiliary_head) and a DDP module. prefix', async () => {
+    const file = await readSafetensorsFile(MODEL);
+    const mmseg = (name: string) => name.replace(/^encoder\.(?!fpn)/, 'backbone.').replace(/^decoder\.(fpn[1-4]\.)/, 'backbone.$1').replace(/^decoder\./, 'decode_head.');
+    const renamed = new Map([...file.tensors].map(([name, t]) => [`module.${mmseg(name)}`, t]));
+    renamed.set('module.auxiliary_head.conv_seg.weight', { dtype: 'F32', shape: [3, 8, 1, 1], data: new Float32Array(24) });
+    expect(renamed.has('module.decode_head.lateral_convs.0.conv.weight') && renamed.has('module.backbone.fpn1.0.weight')).toBe(true);
+    const other: SafetensorsFile = { metadata: file.metadata, tensors: renamed };
+    expect(isTranssegTorchLayout(other.tensors.keys())).toBe(true);
+    const a = importTranssegTorch(file, 'theirs');
+    const b = importTranssegTorch(other, 'mmseg');
+    expect(b.header).toEqual({ ...a.header, provenance: { ...a.header.provenance, source: 'mmseg' } });
+    expect([...b.tensors.keys()].sort()).toEqual([...a.tensors.keys()].sort());
+    for (const [name, t] of a.tensors) expect(b.tensors.get(name)!.data, name).toEqual(t.data);
+    expect(b.mapping).toContainEqual({ from: 'module.auxiliary_head.conv_seg.weight', to: null, note: "dropped: mmseg's auxiliary head: a training loss only" });
+  });
+
   it('export: import then export gives back their state_dict exactly', async () => {
     const file = await readSafetensorsFile(MODEL);
     const imported = importTranssegTorch(file, MODEL);

@@ -9,7 +9,9 @@
 // `relative_position_index` buffer per block; its BatchNorms keep `num_batches_tracked`. The
 // decoders' names are already TransSeg's (see src/model/decoders/). Everything else is read off
 // the shapes; the labels, modalities and preprocessing, which the state_dict cannot tell, travel
-// in __metadata__.transseg_webgpu when we wrote the file, and take defaults otherwise.
+// in __metadata__.transseg_webgpu when we wrote the file, and take defaults otherwise. mmseg's
+// names for the same model (BEiT's segmentation code: backbone / decode_head / auxiliary_head) and
+// a DDP `module.` prefix are read too.
 
 import { INTENSITY_PRESETS } from '../data/intensity.js';
 import { relativePositionIndex } from '../inflate/relative-position.js';
@@ -33,9 +35,23 @@ const AUTHORS_PATCH = 16;
 /** Our fields the state_dict cannot hold, in __metadata__.transseg_webgpu. */
 type Extras = Pick<SegmenterFileHeader, 'labels' | 'modalities' | 'preprocessing' | 'validationCases' | 'provenance'>;
 
+/**
+ * A file name in model.py's terms, or null for a tensor inference does not use. Also accepted: a
+ * DDP `module.` wrapper, and mmseg's names as BEiT's segmentation code has them (`backbone.*` with
+ * the fpn1–4 necks inside it, `decode_head.*`, and an `auxiliary_head.*` that only adds a training
+ * loss).
+ */
+function authorsName(name: string): string | null {
+  const n = name.replace(/^module\./, '');
+  if (n.startsWith('auxiliary_head.')) return null;
+  const neck = /^backbone\.(fpn[1-4]\..*)$/.exec(n);
+  if (neck) return `decoder.${neck[1]}`;
+  return n.replace(/^backbone\./, 'encoder.').replace(/^decode_head\./, 'decoder.');
+}
+
 /** A state_dict of the authors' SegmentationModel: BEiT3D's gamma_1 or q_bias, and a decoder. */
 export function isTranssegTorchLayout(names: Iterable<string>): boolean {
-  const list = [...names];
+  const list = [...names].map(authorsName).filter((n): n is string => n !== null);
   return list.some((n) => /^encoder\.blocks\.\d+\.(gamma_1|attn\.q_bias)$/.test(n)) && list.some((n) => n.startsWith('decoder.'));
 }
 
@@ -90,17 +106,33 @@ function decoderOptions(tensors: Map<string, HostTensor>, depth: number, where: 
 export function importTranssegTorch(file: SafetensorsFile, fileName: string): ImportedSegmenter {
   const where = `${fileName} (TransSeg PyTorch layout)`;
   const r = new Renamer(file.tensors, where);
-  const blocks = blockIndices(r.names, /^encoder\.blocks\.(\d+)\./);
+  const blocks = blockIndices(r.names.map((n) => authorsName(n) ?? ''), /^encoder\.blocks\.(\d+)\./);
   const indexNames: string[] = [];
+  // The file's name of each of model.py's names.
+  const fromFile = new Map<string, string>();
   for (const name of r.names) {
-    const gamma = /^(encoder\.blocks\.\d+)\.gamma_([12])$/.exec(name);
+    const target = authorsName(name);
+    if (target === null) {
+      r.drop(name, "mmseg's auxiliary head: a training loss only");
+      continue;
+    }
+    fromFile.set(target, name);
+    const gamma = /^(encoder\.blocks\.\d+)\.gamma_([12])$/.exec(target);
     if (gamma) r.rename(name, `${gamma[1]}.ls${gamma[2]}.gamma`);
-    else if (name.endsWith('.relative_position_index')) {
+    else if (target.endsWith('.relative_position_index')) {
       indexNames.push(name);
       r.drop(name, 'rebuilt by the model (checked to be the same)');
-    } else if (name.endsWith('.num_batches_tracked')) r.drop(name, "BatchNorm's batch counter (used only with momentum=None)");
+    } else if (target.endsWith('.num_batches_tracked')) r.drop(name, "BatchNorm's batch counter (used only with momentum=None)");
+    else if (target === 'encoder.patch_embed.proj.weight' && r.get(name)!.shape.length === 4) {
+      // A 2-D BEiT (mmseg): its Conv2d kernel is a Conv3d one of depth 1.
+      const [e, c, p, q] = r.get(name)!.shape;
+      r.rename(name, target, 'Conv2d kernel [E, C, P, P] → Conv3d [E, C, 1, P, P]', (t) => ({ shape: [e, c, 1, p, q], data: t.data }));
+    } else if (target !== name && !/\.attn\.[qv]_bias$/.test(target)) r.rename(name, target);
   }
-  for (const i of blocks) qkvBiasWithZeroKey(r, `encoder.blocks.${i}.attn.q_bias`, `encoder.blocks.${i}.attn.v_bias`, `encoder.blocks.${i}.attn.qkv.bias`);
+  for (const i of blocks) {
+    const b = `encoder.blocks.${i}.attn`;
+    qkvBiasWithZeroKey(r, fromFile.get(`${b}.q_bias`), fromFile.get(`${b}.v_bias`), `${b}.qkv.bias`);
+  }
   // Every other name is already ours; names that are not are reported by the strict weight loader.
   r.keepRest();
   const { tensors, mapping } = r.finish();
