@@ -58,3 +58,5 @@ export * from './io/affine.js';
 export * from './optim/adamw.js';
 export * from './optim/clip.js';
 export * from './optim/schedule.js';
+export * from './checkpoint/transseg-torch.js';
+export * from './checkpoint/hub-config.js';

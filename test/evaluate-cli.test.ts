@@ -14,7 +14,7 @@ import { writeSafetensorsFile } from '../src/io/safetensors-node.js';
 import type { VitConfig } from '../src/model/config.js';
 import { readWeights } from '../src/model/load-weights.js';
 import type { SegmenterFileHeader } from '../src/model/model-file.js';
-import { segmenterFileContents } from '../src/model/segmenter-file.js';
+import { segmenterFileContents } from '../src/checkpoint/segmenter-file.js';
 import { Segmenter } from '../src/model/segmenter.js';
 import { testGpu } from './helpers/gpu.js';
 import { reportError } from './helpers/report.js';

@@ -16,7 +16,7 @@ import { predictVolume } from '../src/infer/predict.js';
 import type { VitConfig } from '../src/model/config.js';
 import { readWeights } from '../src/model/load-weights.js';
 import { modelFileMetadata, type SegmenterFileHeader } from '../src/model/model-file.js';
-import { segmenterFileContents, segmenterFromFile } from '../src/model/segmenter-file.js';
+import { segmenterFileContents, segmenterFromFile } from '../src/checkpoint/segmenter-file.js';
 import { Segmenter } from '../src/model/segmenter.js';
 import { testGpu } from './helpers/gpu.js';
 import { reportError } from './helpers/report.js';

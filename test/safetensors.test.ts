@@ -222,8 +222,19 @@ describe('safetensors: writing', () => {
       expect(t.dtype).toBe('F32');
       expect(t.shape).toEqual(shape);
       expect(new Uint32Array(t.data.slice().buffer)).toEqual(new Uint32Array(data.slice().buffer));
-      expectClose(t.data, data, EXACT, 'safetensors', 'F32 round trip');
+      expectClose(t.data, data as Float32Array, EXACT, 'safetensors', 'F32 round trip');
     }
+  });
+
+  it('writes I64 tensors (BigInt64Array) first, 8-byte aligned, as the reference writer orders dtypes', () => {
+    const bytes = serializeSafetensors([
+      ['a', { shape: [1], data: Float32Array.from([1.5]) }],
+      ['z.index', { shape: [2], data: BigInt64Array.from([3n, -(2n ** 40n)]) }],
+    ]);
+    const header = parseSafetensorsHeader(bytes, FILE);
+    expect([...header.tensors].map(([name, t]) => [name, t.dtype, t.dataOffsets])).toEqual([['z.index', 'I64', [0, 16]], ['a', 'F32', [16, 20]]]);
+    expect(header.dataStart % 8).toBe(0);
+    expect(parseSafetensors(bytes, FILE).tensors.get('z.index')!.data).toEqual(Float32Array.from([3, -(2 ** 40)]));
   });
 
   it('writes the reference layout: metadata first, sorted names, contiguous offsets, header padded with spaces to 8 bytes', () => {

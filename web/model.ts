@@ -5,7 +5,7 @@
 import type { Gpu } from '../src/gpu/gpu.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
 import type { SegmenterFileHeader } from '../src/model/model-file.js';
-import { segmenterFromFile, type LoadedSegmenter } from '../src/model/segmenter-file.js';
+import { segmenterFromFile, type LoadedSegmenter } from '../src/checkpoint/segmenter-file.js';
 
 export async function openModel(gpu: Gpu, file: File): Promise<LoadedSegmenter> {
   const bytes = new Uint8Array(await file.arrayBuffer());

@@ -4,7 +4,7 @@
 
 import { writeNifti } from '../src/io/nifti-write.js';
 import { predictCase, type PredictionVolume } from '../src/infer/predict-file.js';
-import type { LoadedSegmenter } from '../src/model/segmenter-file.js';
+import type { LoadedSegmenter } from '../src/checkpoint/segmenter-file.js';
 import type { ImageCase } from './volume.js';
 
 export interface Segmentation {

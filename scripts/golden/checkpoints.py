@@ -347,11 +347,12 @@ def vit_pytorch_forward(sd, img, eps=1e-5):
 DTYPES = {torch.float32: ("F32", "f"), torch.int64: ("I64", "q")}
 
 
-def write_safetensors(path, sd):
+def write_safetensors(path, sd, metadata=None):
     """u64 LE header length, JSON header padded with spaces to a multiple of 8, then the data,
-    sorted by descending dtype size and then by name, as the reference writer does."""
+    sorted by descending dtype size and then by name, as the reference writer does. `metadata`
+    (str -> str) joins {"format": "pt"} in __metadata__."""
     items = sorted(sd.items(), key=lambda kv: (-kv[1].element_size(), kv[0]))
-    header, chunks, offset = {"__metadata__": {"format": "pt"}}, [], 0
+    header, chunks, offset = {"__metadata__": {"format": "pt", **(metadata or {})}}, [], 0
     for name, t in items:
         dtype, fmt = DTYPES[t.dtype]
         values = t.contiguous().reshape(-1).tolist()

@@ -21,7 +21,9 @@ export interface AdaptOptions {
   format?: CheckpointFormat;
   /** A name from PRESETS for what the weights cannot tell (heads, eps, normalisation, ...). */
   preset?: string;
-  /** A partial config (a model JSON); its fields win over the preset's. */
+  /** What the checkpoint's repository states (a hub config.json); wins over the preset. */
+  repository?: { config: Partial<VitConfig>; source: string };
+  /** A partial config (a model JSON); its fields win over the preset's and the repository's. */
   config?: Partial<VitConfig>;
 }
 

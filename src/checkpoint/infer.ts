@@ -26,7 +26,9 @@ export interface Settings {
   source: Partial<Record<keyof VitConfig, string>>;
 }
 
-export function readSettings(options: { preset?: string; config?: Partial<VitConfig> }, where: string): Settings {
+export function readSettings(
+  options: { preset?: string; repository?: { config: Partial<VitConfig>; source: string }; config?: Partial<VitConfig> }, where: string,
+): Settings {
   const settings: Settings = { values: {}, source: {} };
   const apply = (values: Partial<VitConfig>, source: string) => {
     for (const key of CONFIG_KEYS) {
@@ -41,6 +43,7 @@ export function readSettings(options: { preset?: string; config?: Partial<VitCon
     }
     apply(PRESETS[options.preset], `preset '${options.preset}'`);
   }
+  if (options.repository !== undefined) apply(options.repository.config, options.repository.source);
   if (options.config !== undefined) {
     const unknown = Object.keys(options.config).filter((k) => !(CONFIG_KEYS as string[]).includes(k));
     if (unknown.length > 0) {

@@ -1,19 +1,23 @@
-// The options every command that reads a 2-D checkpoint shares: --weights, --format, --preset and
-// --config (a model JSON with the settings the weights cannot tell).
+// The options every command that reads a 2-D checkpoint shares: --weights (a file or
+// hf:ORG/REPO[@revision][:file]), --offline, --format, --preset and --config (a model JSON with
+// the settings the weights cannot tell).
 
 import { readFile } from 'node:fs/promises';
 import { loadCheckpointFile } from '../checkpoint/load.js';
-import type { AdaptedCheckpoint } from '../checkpoint/adapters.js';
+import type { AdaptedCheckpoint, AdaptOptions } from '../checkpoint/adapters.js';
+import { resolveWeights } from '../checkpoint/hub-node.js';
 import { isCheckpointFormat, CHECKPOINT_FORMATS } from '../checkpoint/detect.js';
 import type { VitConfig } from '../model/config.js';
 import { required } from './flags.js';
+import { downloadProgress } from './progress.js';
 
 /** Rows of the flag tables of inspect, classify and inflate. */
 export const CHECKPOINT_FLAGS = [
-  { name: 'weights', value: 'W', help: 'the 2-D checkpoint (.safetensors)', group: 'checkpoint' },
+  { name: 'weights', value: 'W', help: 'the 2-D checkpoint: a .safetensors file or hf:ORG/REPO[@revision][:file] (Hugging Face Hub, cached)', group: 'checkpoint' },
   { name: 'format', value: 'F', shownDefault: 'detected', help: 'timm-vit, timm-beit, hf-vit, hf-beit or vit-pytorch; detected from the tensor names when absent', group: 'checkpoint' },
   { name: 'preset', value: 'NAME', help: 'a named configuration for what the weights cannot tell (heads, epsilon, ...), e.g. vit_base_patch16_224, beit_base_patch16_224, vit4mnist', group: 'checkpoint' },
   { name: 'config', value: 'FILE', help: 'a model JSON: any subset of the VitConfig fields (src/model/config.ts); wins over the preset', group: 'checkpoint' },
+  { name: 'offline', help: 'hf: weights from the Hugging Face cache only, no network (as HF_HUB_OFFLINE=1)', group: 'checkpoint' },
 ] as const;
 
 export interface CheckpointFlags {
@@ -21,6 +25,7 @@ export interface CheckpointFlags {
   format?: string;
   preset?: string;
   config?: string;
+  offline?: boolean;
 }
 
 async function readModelJson(path: string): Promise<Partial<VitConfig>> {
@@ -39,14 +44,25 @@ async function readModelJson(path: string): Promise<Partial<VitConfig>> {
   }
 }
 
-export async function loadCheckpointFromFlags(flags: CheckpointFlags, command: string): Promise<AdaptedCheckpoint> {
+/** The checkpoint file (downloaded for hf: weights) and the options to adapt it with. */
+export async function resolveCheckpointFlags(flags: CheckpointFlags, command: string): Promise<{ path: string; options: Omit<AdaptOptions, 'fileName'> }> {
   const weights = required(flags.weights, 'weights', command);
   if (flags.format !== undefined && !isCheckpointFormat(flags.format)) {
     throw new Error(`${command}: --format must be one of ${CHECKPOINT_FORMATS.join(', ')}; got '${flags.format}'`);
   }
-  return loadCheckpointFile(weights, {
-    format: flags.format,
-    preset: flags.preset,
-    config: flags.config ? await readModelJson(flags.config) : undefined,
-  });
+  const resolved = await resolveWeights(weights, { offline: flags.offline, onProgress: downloadProgress('download') });
+  return {
+    path: resolved.path,
+    options: {
+      format: flags.format,
+      preset: flags.preset ?? resolved.preset,
+      repository: resolved.repository,
+      config: flags.config ? await readModelJson(flags.config) : undefined,
+    },
+  };
+}
+
+export async function loadCheckpointFromFlags(flags: CheckpointFlags, command: string): Promise<AdaptedCheckpoint> {
+  const { path, options } = await resolveCheckpointFlags(flags, command);
+  return loadCheckpointFile(path, options);
 }

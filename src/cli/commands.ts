@@ -5,6 +5,7 @@ import { BENCH_COMMAND, bench } from './bench.js';
 import { CLASSIFY_COMMAND, classify } from './classify.js';
 import { DOCTOR_COMMAND, doctorCommand } from './doctor.js';
 import { EVALUATE_COMMAND, evaluate } from './evaluate.js';
+import { EXPORT_COMMAND, exportModel } from './export.js';
 import type { CommandSpec } from './flag-table.js';
 import { INFLATE_COMMAND, inflate } from './inflate.js';
 import { INSPECT_COMMAND, inspect } from './inspect.js';
@@ -35,5 +36,6 @@ export const COMMANDS: readonly CliCommand[] = [
   { spec: TRAIN_COMMAND, usesGpu: true, run: printing(train) },
   { spec: PREDICT_COMMAND, usesGpu: true, run: printing(predict) },
   { spec: EVALUATE_COMMAND, usesGpu: true, run: printing(evaluate) },
+  { spec: EXPORT_COMMAND, usesGpu: false, run: printing(exportModel) },
   { spec: BENCH_COMMAND, usesGpu: true, run: printing((argv) => bench(argv)) },
 ];

@@ -20,7 +20,7 @@ import { writeFileAtomically } from '../io/atomic-write.js';
 import type { NiftiHeader } from '../io/nifti.js';
 import { readNiftiFile } from '../io/nifti-node.js';
 import { predictVolume } from '../infer/predict.js';
-import type { LoadedSegmenter } from '../model/segmenter-file.js';
+import type { LoadedSegmenter } from '../checkpoint/segmenter-file.js';
 import { classHausdorff95, DiceAccumulator, type LabelVolume, type Vec3 } from '../evaluation/metrics.js';
 import { evaluationReport, formatTable, type CaseMetrics, type EvaluationReport } from '../evaluation/report.js';
 import { checkOutputFile, loadSegmenterFile } from './predict.js';

@@ -1,10 +1,12 @@
 // `transseg inspect W`: what a checkpoint is — format, configuration, parameter count — and where
-// every tensor maps to, before anyone trains on it.
+// every tensor maps to, before anyone trains on it. W is a file or hf:ORG/REPO[@revision][:file].
 
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import { describeConfig } from '../checkpoint/canonical.js';
 import { readModelFileHeader } from '../model/model-file.js';
-import { CHECKPOINT_FLAGS, loadCheckpointFromFlags } from './checkpoint-options.js';
+import { loadCheckpointFile } from '../checkpoint/load.js';
+import { importTranssegTorch, isTranssegTorchLayout, TRANSSEG_TORCH_FORMAT } from '../checkpoint/transseg-torch.js';
+import { CHECKPOINT_FLAGS, resolveCheckpointFlags } from './checkpoint-options.js';
 import { defineCommand, parseFlags } from './flag-table.js';
 
 export const INSPECT_COMMAND = defineCommand({
@@ -26,7 +28,8 @@ export async function inspect(argv: string[]): Promise<string> {
   const { values, positionals } = parseFlags(INSPECT_COMMAND, argv);
   const weights = positionals[0] ?? values.weights;
   if (!weights) throw new Error('inspect: give the checkpoint file (transseg inspect W)');
-  const file = await readSafetensorsFile(weights);
+  const { path, options } = await resolveCheckpointFlags({ ...values, weights }, 'inspect');
+  const file = await readSafetensorsFile(path);
   const ours = readModelFileHeader(file.metadata, weights);
   if (ours) {
     const tensors = [...file.tensors].map(([name, t]) => ({ name, shape: t.shape }));
@@ -40,11 +43,16 @@ export async function inspect(argv: string[]): Promise<string> {
       ...tensors.map((t) => `  ${t.name} ${shape(t.shape)}`),
     ].join('\n');
   }
-  const adapted = await loadCheckpointFromFlags({ ...values, weights }, 'inspect');
+  // A state_dict of the authors' PyTorch code is a whole segmenter; anything else a 2-D checkpoint.
+  const authors = isTranssegTorchLayout(file.tensors.keys()) ? importTranssegTorch(file, weights) : null;
+  const adapted = authors
+    ? { format: TRANSSEG_TORCH_FORMAT, config: authors.header.encoder, tensors: authors.tensors, mapping: authors.mapping }
+    : await loadCheckpointFile(path, options);
   const report = {
     file: weights,
     format: adapted.format,
     config: adapted.config,
+    ...(authors ? { segmenter: authors.header.segmenter } : {}),
     parameters: count(adapted.tensors.values()),
     tensors: adapted.tensors.size,
     mapping: adapted.mapping,
@@ -54,7 +62,7 @@ export async function inspect(argv: string[]): Promise<string> {
   return [
     `file        ${weights}`,
     `format      ${adapted.format}`,
-    `model       ${describeConfig(adapted.config)}`,
+    `model       ${describeConfig(adapted.config)}${authors ? `, ${adapted.config.depthSlices} slices, ${JSON.stringify(authors.header.segmenter)}` : ''}`,
     `parameters  ${report.parameters.toLocaleString('en-US')} in ${report.tensors} canonical tensors`,
     'mapping (file → canonical)',
     ...adapted.mapping.map((m) => `  ${m.from} ${sourceShape(m.from)} → ${m.to ?? '(dropped)'}${m.note ? `  [${m.note}]` : ''}`),

@@ -34,7 +34,7 @@ import { readSafetensorsFile } from '../io/safetensors-node.js';
 import type { SafetensorsFile } from '../io/safetensors.js';
 import { mostForegroundSlices, overlayPng, radiologicalView } from '../infer/overlay.js';
 import { channelMismatch, labelDatatype, predictCase } from '../infer/predict-file.js';
-import { segmenterFromFile, type LoadedSegmenter } from '../model/segmenter-file.js';
+import { segmenterFromFile, type LoadedSegmenter } from '../checkpoint/segmenter-file.js';
 import { ProgressLine } from './progress.js';
 
 const NIFTI_NAME = /\.(nii|hdr)(\.gz)?$/i;

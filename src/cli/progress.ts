@@ -30,3 +30,10 @@ export class ProgressLine {
     }
   }
 }
+
+/** A progress callback for a download (bytes), drawn as a ProgressLine with MB figures. */
+export function downloadProgress(label: string): (done: number, total: number) => void {
+  const line = new ProgressLine(label);
+  const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+  return (done, total) => line.update(done, total, `${mb(done)}/${mb(total)} MB`);
+}

@@ -8,7 +8,7 @@ import { prepareRun, readRunOptions, type RunOptions } from '../train/setup-node
 import { DEFAULT_SETTINGS, type LossKind } from '../train/trainer.js';
 import { defineCommand, parseFlags } from './flag-table.js';
 import { parseIntensity, parseRemap, required } from './flags.js';
-import { ProgressLine } from './progress.js';
+import { downloadProgress, ProgressLine } from './progress.js';
 
 const S = DEFAULT_SETTINGS;
 /** A default as help shows it: 3e-5 rather than 0.00003. */
@@ -28,7 +28,8 @@ export const TRAIN_COMMAND = defineCommand({
     { name: 'crop-foreground', value: 'N', shownDefault: 'off', help: 'crop every case to its foreground grown by N voxels; recorded in the model file, so predict and evaluate crop the same way', group: 'data and run' },
     { name: 'zoom', value: 'MIN,MAX', shownDefault: S.zoom.join(','), help: "the augmentation's in-plane zoom range (TransSeg's); narrower for short runs on small structures", group: 'data and run' },
     { name: 'no-augment', help: 'no zoom, crop, flips, rot90 or intensity shift: train on the resized windows as they are', group: 'data and run' },
-    { name: 'weights', value: 'W', help: 'an inflated encoder (transseg inflate), or a 2-D checkpoint inflated on the fly with --depth/--method/--image-size', group: 'model' },
+    { name: 'weights', value: 'W', help: 'an inflated encoder (transseg inflate), or a 2-D checkpoint inflated on the fly with --depth/--method/--image-size; a file or hf:ORG/REPO[@revision][:file]', group: 'model' },
+    { name: 'offline', help: 'hf: weights from the Hugging Face cache only, no network (as HF_HUB_OFFLINE=1)', group: 'model' },
     { name: 'format', value: 'F', shownDefault: 'detected', help: "the 2-D checkpoint's layout: timm-vit, timm-beit, hf-vit, hf-beit or vit-pytorch", group: 'model' },
     { name: 'preset', value: 'NAME', help: 'a named architecture (e.g. vit_base_patch16_224): what the weights cannot tell, or the model of --no-pretrained', group: 'model' },
     { name: 'config', value: 'FILE', help: 'a model JSON: any subset of the VitConfig fields; wins over the preset', group: 'model' },
@@ -76,13 +77,14 @@ async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
   if (v.resume) {
     const saved = await readRunOptions(out);
     const steps = number('steps', v.steps, true);
-    return { ...saved, resume: true, settings: { ...saved.settings, ...(steps ? { steps } : {}) } };
+    return { ...saved, resume: true, ...(v.offline ? { offline: true } : {}), settings: { ...saved.settings, ...(steps ? { steps } : {}) } };
   }
   const modelJson = v.config ? (JSON.parse(await readFile(v.config, 'utf8')) as Partial<VitConfig>) : undefined;
   return {
     dataset: required(v.dataset, 'dataset', 'train'),
     out,
     weights: v.weights,
+    offline: v.offline,
     format: v.format,
     preset: v.preset,
     modelJson,
@@ -137,7 +139,7 @@ export async function train(argv: string[]): Promise<string> {
   const options = await optionsFromFlags(argv);
   const gpu = await Gpu.create();
   try {
-    const run = await prepareRun(gpu, options, (line) => process.stderr.write(`${line}\n`));
+    const run = await prepareRun(gpu, options, (line) => process.stderr.write(`${line}\n`), downloadProgress('download'));
     const progress = new ProgressLine('train');
     const started = performance.now();
     let lastLoss = NaN;

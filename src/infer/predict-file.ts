@@ -5,7 +5,7 @@
 
 import type { LoadedCase } from '../data/volume.js';
 import type { NiftiWriteDatatype } from '../io/nifti-write.js';
-import type { LoadedSegmenter } from '../model/segmenter-file.js';
+import type { LoadedSegmenter } from '../checkpoint/segmenter-file.js';
 import { predictVolume } from './predict.js';
 
 /** Why `found` input channels do not fit a model taking `channels` (named `modalities`), or null. */

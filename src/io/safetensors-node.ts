@@ -63,7 +63,7 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsHe
 }
 
 /**
- * Writes the tensors as an F32 safetensors file (layout: see layoutSafetensors), streaming each
+ * Writes the tensors as a safetensors file (layout: see layoutSafetensors), streaming each
  * tensor's bytes without building the whole file in memory. The file is replaced atomically (see
  * writeFileAtomically): a crash leaves either the old file or the complete new one.
  */

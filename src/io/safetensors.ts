@@ -7,7 +7,8 @@
 // little-endian, C order) and may hold "__metadata__", an object of strings. The tensors must tile
 // the buffer exactly: no overlaps, no holes, and the last one ends at the end of the file.
 //
-// Reading converts every supported dtype to f32; writing always writes F32.
+// Reading converts every supported dtype to f32; writing writes F32, and I64 for integer tensors
+// given as a BigInt64Array (PyTorch's index buffers and counters).
 
 import { halfToFloat } from './float16.js';
 
@@ -288,7 +289,8 @@ export function parseSafetensors(bytes: Uint8Array, fileName: string): Safetenso
 
 export interface TensorToWrite {
   shape: readonly number[];
-  data: Float32Array;
+  /** F32 values, or I64 ones. */
+  data: Float32Array | BigInt64Array;
 }
 
 export type TensorsToWrite = ReadonlyMap<string, TensorToWrite> | ReadonlyArray<readonly [string, TensorToWrite]>;
@@ -296,19 +298,19 @@ export type TensorsToWrite = ReadonlyMap<string, TensorToWrite> | ReadonlyArray<
 export interface SafetensorsLayout {
   /** The 8-byte header length followed by the header, padded with spaces to a multiple of 8. */
   prefix: Uint8Array;
-  /** The tensors in file order (by name); their F32 data follows the prefix back to back. */
+  /** The tensors in file order (I64 before F32, then by name); their data follows the prefix back to back. */
   tensors: [string, TensorToWrite][];
   fileSize: number;
 }
 
 /**
- * Validates the tensors and builds the header of an all-F32 file. The header is padded to a
- * multiple of 8 bytes and the tensors sorted by name (UTF-16 code-unit order), as the reference
- * writer does for a single dtype; with only F32 every tensor starts 4-byte aligned.
+ * Validates the tensors and builds the header of the file. The header is padded to a multiple of
+ * 8 bytes and the tensors sorted as the reference writer does: by dtype size, largest first (I64
+ * before F32), then by name (UTF-16 code-unit order); so every tensor starts aligned to its dtype.
  */
 export function layoutSafetensors(tensors: TensorsToWrite, metadata: Readonly<Record<string, string>> = {}): SafetensorsLayout {
   const sorted = [...tensors].map(([name, t]): [string, TensorToWrite] => [name, t]);
-  sorted.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  sorted.sort(([a, ta], [b, tb]) => tb.data.BYTES_PER_ELEMENT - ta.data.BYTES_PER_ELEMENT || (a < b ? -1 : a > b ? 1 : 0));
   const fields: string[] = [];
   const metadataKeys = Object.keys(metadata).sort();
   if (metadataKeys.length > 0) {
@@ -331,7 +333,8 @@ export function layoutSafetensors(tensors: TensorsToWrite, metadata: Readonly<Re
     if (data.length !== numel(shape)) {
       throw new Error(`${where}: data has ${data.length} values, but shape [${shape.join(', ')}] needs ${numel(shape)}`);
     }
-    fields.push(`${quote(name)}:{"dtype":"F32","shape":${JSON.stringify(shape)},"data_offsets":[${offset},${offset + data.byteLength}]}`);
+    const dtype = data instanceof BigInt64Array ? 'I64' : 'F32';
+    fields.push(`${quote(name)}:{"dtype":"${dtype}","shape":${JSON.stringify(shape)},"data_offsets":[${offset},${offset + data.byteLength}]}`);
     offset += data.byteLength;
   });
   const json = new TextEncoder().encode(`{${fields.join(',')}}`);
@@ -343,15 +346,16 @@ export function layoutSafetensors(tensors: TensorsToWrite, metadata: Readonly<Re
 }
 
 /** The little-endian bytes of `data`: a view of it on little-endian hosts, a copy otherwise. */
-export function tensorBytes(data: Float32Array): Uint8Array {
+export function tensorBytes(data: Float32Array | BigInt64Array): Uint8Array {
   if (LITTLE_ENDIAN_HOST) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const bytes = new Uint8Array(data.byteLength);
   const view = new DataView(bytes.buffer);
-  data.forEach((x, i) => view.setFloat32(4 * i, x, true));
+  if (data instanceof BigInt64Array) data.forEach((x, i) => view.setBigInt64(8 * i, x, true));
+  else data.forEach((x, i) => view.setFloat32(4 * i, x, true));
   return bytes;
 }
 
-/** Writes the tensors as one F32 safetensors file in memory (layout: see layoutSafetensors). */
+/** Writes the tensors as one safetensors file in memory (layout: see layoutSafetensors). */
 export function serializeSafetensors(tensors: TensorsToWrite, metadata?: Readonly<Record<string, string>>): Uint8Array {
   const layout = layoutSafetensors(tensors, metadata);
   const out = new Uint8Array(layout.fileSize);

@@ -4,6 +4,7 @@
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { resolveWeights } from '../checkpoint/hub-node.js';
 import { loadCheckpointFile } from '../checkpoint/load.js';
 import { remapLabels, trainingSplit, type LabelRemap } from '../data/dataset.js';
 import type { IntensitySpec } from '../data/intensity.js';
@@ -25,8 +26,10 @@ import { DEFAULT_SETTINGS, Trainer, type TrainSettings } from './trainer.js';
 export interface RunOptions {
   dataset: string;
   out: string;
-  /** An inflated encoder (`transseg inflate`) or a 2-D checkpoint (inflated here). */
+  /** An inflated encoder (`transseg inflate`) or a 2-D checkpoint (inflated here); a path or hf:ORG/REPO[@revision][:file]. */
   weights?: string;
+  /** hf: weights from the Hugging Face cache only (as HF_HUB_OFFLINE=1). */
+  offline?: boolean;
   /** For a 2-D checkpoint: layout, preset, model JSON (see docs/checkpoints.md). */
   format?: string;
   preset?: string;
@@ -67,7 +70,7 @@ interface EncoderSource {
 }
 
 /** The encoder's config and (inflated) weights for the requested mode. */
-async function resolveEncoder(o: RunOptions, inChannels: number): Promise<EncoderSource> {
+async function resolveEncoder(o: RunOptions, inChannels: number, onDownload?: DownloadProgress): Promise<EncoderSource> {
   const depth = o.force2d ? 1 : o.depth ?? 5;
   const size = (c: VitConfig): [number, number] => (o.imageSize ? [o.imageSize, o.imageSize] : c.imageSize);
   if (!o.weights) {
@@ -80,7 +83,8 @@ async function resolveEncoder(o: RunOptions, inChannels: number): Promise<Encode
     validateConfig(config, o.preset ? `train: preset '${o.preset}'` : 'train: the model JSON');
     return { config, tensors: null, provenance: { architecture: o.preset ?? 'model JSON', pretrained: false } };
   }
-  const file = await readSafetensorsFile(o.weights);
+  const weights = await resolveWeights(o.weights, { offline: o.offline, onProgress: onDownload });
+  const file = await readSafetensorsFile(weights.path);
   const ours = readModelFileHeader(file.metadata, o.weights);
   if (ours) {
     if (ours.kind !== 'encoder') throw new Error(`train: ${o.weights} is a trained segmenter; give an encoder or a 2-D checkpoint (or use --resume)`);
@@ -93,7 +97,9 @@ async function resolveEncoder(o: RunOptions, inChannels: number): Promise<Encode
     if (problems.length) throw new Error(`train: the encoder ${o.weights} was inflated for ${problems.join(', ')}; inflate the 2-D checkpoint again or pass it directly`);
     return { config: c, tensors: o.pretrained === false ? null : file.tensors, provenance: { encoder: o.weights, ...ours.provenance } };
   }
-  const checkpoint = await loadCheckpointFile(o.weights, { format: o.format as never, preset: o.preset, config: o.modelJson });
+  const checkpoint = await loadCheckpointFile(weights.path, {
+    format: o.format as never, preset: o.preset ?? weights.preset, repository: weights.repository, config: o.modelJson,
+  });
   const inflation = { depth, inChannels, method: o.method ?? 'centering', imageSize: size(checkpoint.config) } as const;
   const inflated = inflateCheckpoint(checkpoint.config, checkpoint.tensors, inflation);
   return {
@@ -103,7 +109,10 @@ async function resolveEncoder(o: RunOptions, inChannels: number): Promise<Encode
   };
 }
 
-export async function prepareRun(gpu: Gpu, o: RunOptions, log: (line: string) => void = () => {}): Promise<PreparedRun> {
+/** Bytes of a weights download so far, and the total. */
+export type DownloadProgress = (done: number, total: number) => void;
+
+export async function prepareRun(gpu: Gpu, o: RunOptions, log: (line: string) => void = () => {}, onDownload?: DownloadProgress): Promise<PreparedRun> {
   const { dataset } = await openDataset(o.dataset, { remap: o.remap });
   const classNames = remapLabels(dataset.labels, o.remap);
   const labels = Object.keys(classNames).map((k) => classNames[Number(k)]);
@@ -113,7 +122,7 @@ export async function prepareRun(gpu: Gpu, o: RunOptions, log: (line: string) =>
   const channels = train[0].channels;
   log(`dataset ${dataset.name}: ${train.length} training and ${validation.length} validation cases, ${labels.length} classes, ${channels} channel(s)`);
 
-  const encoder = await resolveEncoder(o, channels);
+  const encoder = await resolveEncoder(o, channels, onDownload);
   const segmenter = { classes: labels.length, decoder: o.decoder, channels: o.channels, featureIndices: o.featureIndices, dropout: o.dropout };
   const settings: TrainSettings = { ...DEFAULT_SETTINGS, ...o.settings };
   const header: SegmenterFileHeader = {

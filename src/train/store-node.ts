@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { readSafetensorsFile, writeSafetensorsFile } from '../io/safetensors-node.js';
 import { writeFileAtomically } from '../io/atomic-write.js';
 import type { SegmenterFileHeader } from '../model/model-file.js';
-import { segmenterFileContents } from '../model/segmenter-file.js';
+import { segmenterFileContents } from '../checkpoint/segmenter-file.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
 import { plotCurves } from './plot.js';
 import type { LogRecord, TrainerState, TrainerStore } from './trainer.js';

@@ -9,7 +9,7 @@ import { writeSafetensorsFile } from '../../src/io/safetensors-node.js';
 import type { VitConfig } from '../../src/model/config.js';
 import { readWeights } from '../../src/model/load-weights.js';
 import type { SegmenterFileHeader } from '../../src/model/model-file.js';
-import { segmenterFileContents } from '../../src/model/segmenter-file.js';
+import { segmenterFileContents } from '../../src/checkpoint/segmenter-file.js';
 import { Segmenter } from '../../src/model/segmenter.js';
 import { obliqueHeader } from '../helpers/oblique.js';
 

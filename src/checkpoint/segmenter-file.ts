@@ -1,26 +1,33 @@
 // A trained segmenter in one of our model files (kind 'segmenter'): building the model from the
 // header and loading its weights, strictly; and the contents to write one.
 
+import { importTranssegTorch, isTranssegTorchLayout } from './transseg-torch.js';
 import type { Gpu } from '../gpu/gpu.js';
 import type { SafetensorsFile } from '../io/safetensors.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
-import { loadWeights } from './load-weights.js';
-import { modelFileMetadata, readModelFileHeader, type SegmenterFileHeader } from './model-file.js';
-import { Segmenter } from './segmenter.js';
+import { loadWeights } from '../model/load-weights.js';
+import { modelFileMetadata, readModelFileHeader, type SegmenterFileHeader } from '../model/model-file.js';
+import { Segmenter } from '../model/segmenter.js';
 
 export interface LoadedSegmenter {
   model: Segmenter;
   header: SegmenterFileHeader;
 }
 
+/**
+ * Builds the segmenter of one of our model files, or of a state_dict of the authors' PyTorch
+ * code (src/checkpoint/transseg-torch.ts), told apart by the file's names.
+ */
 export function segmenterFromFile(gpu: Gpu, file: SafetensorsFile, fileName: string): LoadedSegmenter {
-  const header = readModelFileHeader(file.metadata, fileName);
+  const ours = readModelFileHeader(file.metadata, fileName);
+  const imported = ours === null && isTranssegTorchLayout(file.tensors.keys()) ? importTranssegTorch(file, fileName) : null;
+  const header = imported?.header ?? ours;
   if (!header || header.kind !== 'segmenter') {
-    throw new Error(`${fileName}: not a trained segmenter (expected a file written by \`transseg train\`, found ${header ? `a '${header.kind}' file` : 'a foreign checkpoint'})`);
+    throw new Error(`${fileName}: not a trained segmenter (expected a file written by \`transseg train\`, found ${header ? `a '${header.kind}' file` : 'a foreign checkpoint'}; the authors' PyTorch state_dicts are read too)`);
   }
   const model = new Segmenter(gpu, 0, header.encoder, header.segmenter);
   try {
-    loadWeights(model, file.tensors, fileName);
+    loadWeights(model, imported?.tensors ?? file.tensors, fileName);
   } catch (e) {
     model.dispose();
     throw e;
