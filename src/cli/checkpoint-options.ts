@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { loadCheckpointFile } from '../checkpoint/load.js';
 import type { AdaptedCheckpoint } from '../checkpoint/adapters.js';
 import { isCheckpointFormat, CHECKPOINT_FORMATS } from '../checkpoint/detect.js';
+import { fileSystemReason, isFileSystemError } from '../io/file-errors.js';
 import type { VitConfig } from '../model/config.js';
 import { required } from './flags.js';
 
@@ -22,12 +23,13 @@ export interface CheckpointFlags {
   config?: string;
 }
 
-async function readModelJson(path: string): Promise<Partial<VitConfig>> {
+/** A model JSON (--config): an object of VitConfig fields; errors name the file. */
+export async function readModelJson(path: string): Promise<Partial<VitConfig>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new Error(`--config ${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new Error(`--config ${path}: cannot read the file: ${isFileSystemError(e) ? fileSystemReason(e) : (e as Error).message}`);
   }
   try {
     const value = JSON.parse(text) as unknown;

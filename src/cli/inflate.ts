@@ -6,6 +6,7 @@ import { inflateCheckpoint } from '../inflate/checkpoint.js';
 import { modelFileMetadata } from '../model/model-file.js';
 import { CHECKPOINT_FLAGS, loadCheckpointFromFlags } from './checkpoint-options.js';
 import { positiveInteger, required } from './flags.js';
+import { checkOutputFile } from './predict.js';
 
 export async function inflate(argv: string[]): Promise<string> {
   const { values } = parseArgs({
@@ -22,6 +23,7 @@ export async function inflate(argv: string[]): Promise<string> {
   });
   const out = required(values.out, 'out', 'inflate');
   if (!out.endsWith('.safetensors')) throw new Error(`inflate: --out ${out} must end in .safetensors`);
+  await checkOutputFile(out, 'out', 'inflate');
   const method = values.method;
   if (method !== 'centering' && method !== 'inflation') throw new Error(`inflate: --method must be 'centering' or 'inflation', got '${method}'`);
   const posInterp = values['pos-interp'];

@@ -2,6 +2,7 @@
 // every tensor maps to, before anyone trains on it.
 
 import { parseArgs } from 'node:util';
+import { fileSystemError } from '../io/file-errors.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import { describeConfig } from '../checkpoint/canonical.js';
 import { readModelFileHeader } from '../model/model-file.js';
@@ -14,7 +15,7 @@ export async function inspect(argv: string[]): Promise<string> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...CHECKPOINT_FLAGS, json: { type: 'boolean' } } });
   const weights = positionals[0] ?? values.weights;
   if (!weights) throw new Error('inspect: give the checkpoint file (transseg inspect W)');
-  const file = await readSafetensorsFile(weights);
+  const file = await readSafetensorsFile(weights).catch((e) => { throw fileSystemError(e, weights, 'read the checkpoint'); });
   const ours = readModelFileHeader(file.metadata, weights);
   if (ours) {
     const tensors = [...file.tensors].map(([name, t]) => ({ name, shape: t.shape }));

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // The `transseg` command. Thin: parses arguments and calls the library.
 
+import { installTemporaryFileCleanup } from '../io/atomic-write.js';
 import { bench } from './bench.js';
 import { classify } from './classify.js';
 import { doctor, formatDoctor } from './doctor.js';
+import { cliErrorMessage } from './errors.js';
 import { evaluate } from './evaluate.js';
 import { inflate } from './inflate.js';
 import { inspect } from './inspect.js';
@@ -79,10 +81,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+installTemporaryFileCleanup(); // a kill (Ctrl-C, SIGTERM) leaves no *.tmp file behind
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
-  (error: Error) => {
-    console.error(`transseg: ${error.message}`);
+  (error: unknown) => {
+    console.error(`transseg: ${cliErrorMessage(error)}`);
     process.exitCode = 1;
   },
 );

@@ -1,12 +1,11 @@
 // `transseg train`: fine-tune a segmenter on an MSD-style dataset. The flags map one to one onto
 // RunOptions (src/train/setup-node.ts); see docs/cli.md.
 
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Gpu } from '../gpu/gpu.js';
-import type { VitConfig } from '../model/config.js';
 import { prepareRun, readRunOptions, type RunOptions } from '../train/setup-node.js';
 import type { LossKind } from '../train/trainer.js';
+import { readModelJson } from './checkpoint-options.js';
 import { parseIntensity, parseRemap, required } from './flags.js';
 import { ProgressLine } from './progress.js';
 
@@ -19,7 +18,7 @@ const FLAGS = {
   lr: { type: 'string' }, 'weight-decay': { type: 'string' }, warmup: { type: 'string' }, clip: { type: 'string' },
   loss: { type: 'string' }, 'validate-every': { type: 'string' }, 'log-every': { type: 'string' }, seed: { type: 'string' },
   intensity: { type: 'string' }, 'no-augment': { type: 'boolean' }, zoom: { type: 'string' },
-  'crop-foreground': { type: 'string' }, resume: { type: 'boolean' },
+  'crop-foreground': { type: 'string' }, resume: { type: 'boolean' }, force: { type: 'boolean' },
 } as const;
 
 function number(flag: string, value: string | undefined, integer: boolean, min = integer ? 1 : 0): number | undefined {
@@ -41,14 +40,16 @@ async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
   const { values: v } = parseArgs({ args: argv, options: FLAGS });
   const out = required(v.out, 'out', 'train');
   if (v.resume) {
+    if (v.force) throw new Error('train: --force starts afresh and --resume continues; give one of them');
     const saved = await readRunOptions(out);
     const steps = number('steps', v.steps, true);
-    return { ...saved, resume: true, settings: { ...saved.settings, ...(steps ? { steps } : {}) } };
+    return { ...saved, out, resume: true, force: false, settings: { ...saved.settings, ...(steps ? { steps } : {}) } };
   }
-  const modelJson = v.config ? (JSON.parse(await readFile(v.config, 'utf8')) as Partial<VitConfig>) : undefined;
+  const modelJson = v.config ? await readModelJson(v.config) : undefined;
   return {
     dataset: required(v.dataset, 'dataset', 'train'),
     out,
+    force: v.force,
     weights: v.weights,
     format: v.format,
     preset: v.preset,
