@@ -97,6 +97,10 @@ describe('inspect and inflate', () => {
     await expect(inspect([path('data')])).rejects.toThrow(`cannot read the checkpoint ${path('data')}: it is a folder, not a file (EISDIR)`);
   });
 
+  it('a folder as --weights', async () => {
+    await expect(inflate(['--weights', path('data'), '--out', path('encoder.safetensors')])).rejects.toThrow(`cannot read the checkpoint ${path('data')}: it is a folder, not a file (EISDIR)`);
+  });
+
   it('inflate --out into a missing folder names the folder, not a temporary file', async () => {
     const weights = new URL('./fixtures/checkpoints/timm-vit.safetensors', import.meta.url).pathname;
     const out = path('missing', 'encoder.safetensors');

@@ -12,7 +12,7 @@ import type { LoadedCase } from '../data/volume.js';
 import type { Gpu } from '../gpu/gpu.js';
 import { inflateCheckpoint } from '../inflate/checkpoint.js';
 import { writeFileAtomically } from '../io/atomic-write.js';
-import { fileSystemReason, isFileSystemError } from '../io/file-errors.js';
+import { fileSystemError, fileSystemReason, isFileSystemError } from '../io/file-errors.js';
 import type { InflationMethod } from '../inflate/patch-embed.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import { PRESETS, validateConfig, type VitConfig } from '../model/config.js';
@@ -85,7 +85,7 @@ async function resolveEncoder(o: RunOptions, inChannels: number): Promise<Encode
     validateConfig(config, o.preset ? `train: preset '${o.preset}'` : 'train: the model JSON');
     return { config, tensors: null, provenance: { architecture: o.preset ?? 'model JSON', pretrained: false } };
   }
-  const file = await readSafetensorsFile(o.weights);
+  const file = await readSafetensorsFile(o.weights).catch((e) => { throw fileSystemError(e, o.weights!, 'read --weights'); });
   const ours = readModelFileHeader(file.metadata, o.weights);
   if (ours) {
     if (ours.kind !== 'encoder') throw new Error(`train: ${o.weights} is a trained segmenter; give an encoder or a 2-D checkpoint (or use --resume)`);
