@@ -85,9 +85,14 @@ export function removeTemporaryFiles(): void {
  */
 export function installTemporaryFileCleanup(): void {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
+    const onSignal = () => {
       removeTemporaryFiles();
       process.kill(process.pid, signal);
-    });
+    };
+    try {
+      process.once(signal, onSignal);
+    } catch {
+      // a runtime or platform without this signal (Deno on Windows has only SIGINT and SIGBREAK)
+    }
   }
 }
