@@ -41,7 +41,7 @@ describe('transseg help', () => {
   it('train documents --dropout and --val-fraction with their defaults', () => {
     const help = formatHelp(COMMANDS.find((c) => c.spec.name === 'train')!.spec, 200);
     expect(help).toMatch(/--dropout P +UPerNet's Dropout2d probability.*\(default: 0\.1\)/);
-    expect(help).toMatch(/--val-fraction F +fraction of the training cases held out.*\(default: 0\.2\)/);
+    expect(help).toMatch(/--val-fraction F +without a validation list in dataset.json: the seeded fraction of training cases held out.*\(default: 0\.2\)/);
     expect(help).toMatch(/--lr LR .*\(default: 3e-5\)/);
   });
 

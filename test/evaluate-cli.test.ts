@@ -167,7 +167,7 @@ describe('transseg evaluate --predictions', () => {
     await expect(run()).rejects.toThrow(/give either --model M\.safetensors .* or --predictions DIR/);
     await expect(run('--predictions', path('shifted'), '--model', 'm.safetensors')).rejects.toThrow(/give either/);
     await expect(run('--predictions', path('shifted'), '--split', 'test')).rejects.toThrow(/--split must be 'validation' or 'training', got 'test'/);
-    await expect(evaluate(['--dataset', path('missing.json'), '--predictions', path('shifted')])).rejects.toThrow(/cannot read --dataset .*missing\.json \(ENOENT\)/);
+    await expect(evaluate(['--dataset', path('missing.json'), '--predictions', path('shifted')])).rejects.toThrow(/^evaluate: cannot read the dataset file .*missing\.json: it does not exist \(or its folder does not\) \(ENOENT\)$/);
 
     mkdirSync(path('bad'));
     await writeLabels(path('bad', 'A.nii.gz'), box(0, 0, 0, 0, 0, 5));

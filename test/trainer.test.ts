@@ -6,7 +6,7 @@ import type { VitConfig } from '../src/model/config.js';
 import { readWeights } from '../src/model/load-weights.js';
 import { Segmenter } from '../src/model/segmenter.js';
 import type { HostTensor } from '../src/tensor/host-tensor.js';
-import { decays, Trainer, type LogRecord, type TrainerState, type TrainerStore, type TrainSettings } from '../src/train/trainer.js';
+import { decays, Trainer, type Checkpoint, type LogRecord, type TrainerState, type TrainerStore, type TrainSettings } from '../src/train/trainer.js';
 import { loadWeights } from '../src/model/load-weights.js';
 import { testGpu } from './helpers/gpu.js';
 import { rng } from './helpers/random.js';
@@ -43,8 +43,11 @@ class MemoryStore implements TrainerStore {
   models = new Map<string, Map<string, HostTensor>>();
   state: TrainerState | null = null;
   records: LogRecord[] = [];
-  async saveModel(name: 'best' | 'last', tensors: Map<string, HostTensor>): Promise<void> { this.models.set(name, tensors); }
-  async saveState(state: TrainerState): Promise<void> { this.state = state; }
+  async commit({ weights, state, isBest }: Checkpoint): Promise<void> {
+    this.models.set('last', weights);
+    if (isBest) this.models.set('best', weights);
+    this.state = state;
+  }
   async log(record: LogRecord): Promise<void> { this.records.push(record); }
 }
 

@@ -7,6 +7,7 @@ import { loadCheckpointFile } from '../checkpoint/load.js';
 import type { AdaptedCheckpoint, AdaptOptions } from '../checkpoint/adapters.js';
 import { resolveWeights } from '../checkpoint/hub-node.js';
 import { isCheckpointFormat, CHECKPOINT_FORMATS } from '../checkpoint/detect.js';
+import { fileSystemReason, isFileSystemError } from '../io/file-errors.js';
 import type { VitConfig } from '../model/config.js';
 import { required } from './flags.js';
 import { downloadProgress } from './progress.js';
@@ -28,12 +29,13 @@ export interface CheckpointFlags {
   offline?: boolean;
 }
 
-async function readModelJson(path: string): Promise<Partial<VitConfig>> {
+/** A model JSON (--config): an object of VitConfig fields; errors name the file. */
+export async function readModelJson(path: string): Promise<Partial<VitConfig>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new Error(`--config ${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new Error(`--config ${path}: cannot read the file: ${isFileSystemError(e) ? fileSystemReason(e) : (e as Error).message}`);
   }
   try {
     const value = JSON.parse(text) as unknown;

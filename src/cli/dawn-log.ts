@@ -68,8 +68,9 @@ export class DawnLogFilter {
 
 /**
  * Runs `node [execArgv] args` with stdin and stdout inherited and stderr through DawnLogFilter;
- * resolves to its exit status (128 + signal number when it was killed). SIGINT reaches the child
- * from the terminal, so the parent only waits for it.
+ * resolves to its exit status (128 + signal number when it was killed). SIGINT, SIGTERM and SIGHUP
+ * sent to this process are passed on to the child (which removes its temporary files and dies of
+ * it), and this process waits for it.
  */
 export function runFilteringDawnLog(args: readonly string[], write: (text: string) => void = (t) => process.stderr.write(t)): Promise<number> {
   // The child gets this process's Node options, less an inspector (its port is this process's).
@@ -84,12 +85,15 @@ export function runFilteringDawnLog(args: readonly string[], write: (text: strin
     const text = filter.push(chunk);
     if (text) write(text);
   });
-  const ignoreInterrupt = () => {};
-  process.on('SIGINT', ignoreInterrupt);
+  const forwarded = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((name) => {
+    const forward = () => { child.kill(name); };
+    process.on(name, forward);
+    return () => process.off(name, forward);
+  });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      process.off('SIGINT', ignoreInterrupt);
+      for (const stop of forwarded) stop();
       const rest = filter.end();
       if (rest) write(rest);
       resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));

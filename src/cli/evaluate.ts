@@ -147,9 +147,7 @@ export async function evaluate(argv: string[]): Promise<string> {
   const flagRemap = values.remap ? parseRemap(values.remap, 'evaluate') : undefined;
   if (values.report !== undefined) await checkOutputFile(values.report, 'report', 'evaluate');
 
-  const dataset = await readDatasetFile(datasetPath).catch((e: NodeJS.ErrnoException) => {
-    throw new Error(e.code ? `evaluate: cannot read --dataset ${datasetPath} (${e.code})` : `evaluate: ${e.message}`);
-  });
+  const dataset = await readDatasetFile(datasetPath).catch((e: Error) => { throw new Error(`evaluate: ${e.message}`); });
   const gpu = values.model !== undefined ? await Gpu.create() : null;
   try {
     const loaded = gpu ? await loadSegmenterFile(gpu, values.model!, 'evaluate') : null;

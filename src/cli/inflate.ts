@@ -6,6 +6,7 @@ import { modelFileMetadata } from '../model/model-file.js';
 import { CHECKPOINT_FLAGS, loadCheckpointFromFlags } from './checkpoint-options.js';
 import { defineCommand, parseFlags } from './flag-table.js';
 import { positiveInteger, required } from './flags.js';
+import { checkOutputFile } from './predict.js';
 
 export const INFLATE_COMMAND = defineCommand({
   name: 'inflate',
@@ -27,6 +28,7 @@ export async function inflate(argv: string[]): Promise<string> {
   const { values } = parseFlags(INFLATE_COMMAND, argv);
   const out = required(values.out, 'out', 'inflate');
   if (!out.endsWith('.safetensors')) throw new Error(`inflate: --out ${out} must end in .safetensors`);
+  await checkOutputFile(out, 'out', 'inflate');
   const method = values.method;
   if (method !== 'centering' && method !== 'inflation') throw new Error(`inflate: --method must be 'centering' or 'inflation', got '${method}'`);
   const posInterp = values['pos-interp'];

@@ -1,6 +1,7 @@
 // `transseg inspect W`: what a checkpoint is — format, configuration, parameter count — and where
 // every tensor maps to, before anyone trains on it. W is a file or hf:ORG/REPO[@revision][:file].
 
+import { fileSystemError } from '../io/file-errors.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import { describeConfig } from '../checkpoint/canonical.js';
 import { readModelFileHeader } from '../model/model-file.js';
@@ -29,7 +30,7 @@ export async function inspect(argv: string[]): Promise<string> {
   const weights = positionals[0] ?? values.weights;
   if (!weights) throw new Error('inspect: give the checkpoint file (transseg inspect W)');
   const { path, options } = await resolveCheckpointFlags({ ...values, weights }, 'inspect');
-  const file = await readSafetensorsFile(path);
+  const file = await readSafetensorsFile(path).catch((e) => { throw fileSystemError(e, path, 'read the checkpoint'); });
   const ours = readModelFileHeader(file.metadata, weights);
   if (ours) {
     const tensors = [...file.tensors].map(([name, t]) => ({ name, shape: t.shape }));

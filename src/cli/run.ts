@@ -3,6 +3,7 @@
 // (the stack only with --verbose).
 
 import { COMMANDS, type CliCommand } from './commands.js';
+import { cliErrorMessage } from './errors.js';
 import { closest, formatHelp } from './flag-table.js';
 import { packageVersion } from './version.js';
 
@@ -14,6 +15,8 @@ export interface CliIo {
    * (src/cli/dawn-log.ts) and returns its exit status; null: run it here.
    */
   runFiltered?(command: CliCommand): Promise<number> | null;
+  /** Called in the process that runs the command, just before it runs (e.g. signal handlers). */
+  beforeRun?(): void;
 }
 
 export function usage(): string {
@@ -80,13 +83,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const filtered = io.runFiltered?.(command);
     if (filtered) return filtered;
   }
+  io.beforeRun?.();
   try {
     const { text, exitCode } = await command.run(rest.filter((a) => a !== '--verbose'));
     io.stdout(text);
     return exitCode;
   } catch (e) {
     const error = e instanceof Error ? e : new Error(String(e));
-    io.stderr(verbose && error.stack ? `transseg: ${error.stack}` : `transseg: ${error.message}`);
+    io.stderr(verbose && error.stack ? `transseg: ${error.stack}` : `transseg: ${cliErrorMessage(error)}`);
     return 1;
   }
 }

@@ -1,12 +1,11 @@
 // `transseg train`: fine-tune a segmenter on an MSD-style dataset. The flags map one to one onto
 // RunOptions (src/train/setup-node.ts); see docs/cli.md.
 
-import { readFile } from 'node:fs/promises';
 import { Gpu } from '../gpu/gpu.js';
-import type { VitConfig } from '../model/config.js';
 import { prepareRun, readRunOptions, type RunOptions } from '../train/setup-node.js';
 import { DEFAULT_SETTINGS, type LossKind } from '../train/trainer.js';
 import { defineCommand, parseFlags } from './flag-table.js';
+import { readModelJson } from './checkpoint-options.js';
 import { parseIntensity, parseRemap, required } from './flags.js';
 import { downloadProgress, ProgressLine } from './progress.js';
 
@@ -21,9 +20,10 @@ export const TRAIN_COMMAND = defineCommand({
   flags: [
     { name: 'dataset', value: 'FILE', help: 'the dataset.json (MSD layout: training pairs, optional validation list)', group: 'data and run' },
     { name: 'out', value: 'DIR', help: 'the run folder: checkpoints, metrics.jsonl, curves, run.json', group: 'data and run' },
-    { name: 'resume', help: 'continue the run in --out where its last checkpoint left it (--steps may extend it)', group: 'data and run' },
+    { name: 'resume', help: 'continue the run in --out exactly where its last checkpoint left it (--steps may extend it)', group: 'data and run' },
+    { name: 'force', help: "start afresh in an --out that holds an earlier run, deleting that run's files (not with --resume)", group: 'data and run' },
     { name: 'remap', value: 'FROM:TO,...', shownDefault: 'none', help: 'label merges, e.g. BRATS whole tumour 1:1,2:1,3:1,4:1', group: 'data and run' },
-    { name: 'val-fraction', value: 'F', shownDefault: '0.2', help: 'fraction of the training cases held out (seeded by --seed) when dataset.json lists no validation cases', group: 'data and run' },
+    { name: 'val-fraction', value: 'F', shownDefault: '0.2', help: 'without a validation list in dataset.json: the seeded fraction of training cases held out, in [0, 1); 0 trains on every case without validation', group: 'data and run' },
     { name: 'intensity', value: 'SPEC', default: 'ct', help: 'ct, brain, heart, hippocampus, prostate (the method\'s presets), clip:MIN,MAX, zscore (inside the non-zero region) or none', group: 'data and run' },
     { name: 'crop-foreground', value: 'N', shownDefault: 'off', help: 'crop every case to its foreground grown by N voxels; recorded in the model file, so predict and evaluate crop the same way', group: 'data and run' },
     { name: 'zoom', value: 'MIN,MAX', shownDefault: S.zoom.join(','), help: "the augmentation's in-plane zoom range (TransSeg's); narrower for short runs on small structures", group: 'data and run' },
@@ -75,14 +75,16 @@ async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
   const { values: v } = parseFlags(TRAIN_COMMAND, argv);
   const out = required(v.out, 'out', 'train');
   if (v.resume) {
+    if (v.force) throw new Error('train: --force starts afresh and --resume continues; give one of them');
     const saved = await readRunOptions(out);
     const steps = number('steps', v.steps, true);
-    return { ...saved, resume: true, ...(v.offline ? { offline: true } : {}), settings: { ...saved.settings, ...(steps ? { steps } : {}) } };
+    return { ...saved, out, resume: true, force: false, ...(v.offline ? { offline: true } : {}), settings: { ...saved.settings, ...(steps ? { steps } : {}) } };
   }
-  const modelJson = v.config ? (JSON.parse(await readFile(v.config, 'utf8')) as Partial<VitConfig>) : undefined;
+  const modelJson = v.config ? await readModelJson(v.config) : undefined;
   return {
     dataset: required(v.dataset, 'dataset', 'train'),
     out,
+    force: v.force,
     weights: v.weights,
     offline: v.offline,
     format: v.format,

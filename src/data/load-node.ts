@@ -2,13 +2,15 @@
 // readNiftiFile.
 
 import { readFile } from 'node:fs/promises';
+import { fileSystemError } from '../io/file-errors.js';
 import { readNiftiFile } from '../io/nifti-node.js';
 import { parseDatasetJson, validateDataset, type Dataset, type DatasetSummary, type LabelRemap } from './dataset.js';
 import { loadCase, type CaseEntry, type LoadedCase } from './volume.js';
 
 /** Parses the dataset.json at `path` (relative paths inside resolve against its folder). */
 export async function readDatasetFile(path: string): Promise<Dataset> {
-  return parseDatasetJson(await readFile(path, 'utf8'), path);
+  const text = await readFile(path, 'utf8').catch((e) => { throw fileSystemError(e, path, 'read the dataset file'); });
+  return parseDatasetJson(text, path);
 }
 
 /**

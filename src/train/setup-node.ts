@@ -2,16 +2,18 @@
 // the encoder's configuration and weights for the chosen ablation mode, the segmenter, the run
 // folder, and — with `resume` — the state of the run that stopped.
 
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveWeights } from '../checkpoint/hub-node.js';
 import { loadCheckpointFile } from '../checkpoint/load.js';
-import { remapLabels, trainingSplit, type LabelRemap } from '../data/dataset.js';
+import { remapLabels, splitCases, type Dataset, type DatasetCase, type LabelRemap } from '../data/dataset.js';
 import type { IntensitySpec } from '../data/intensity.js';
 import { loadCaseFile, openDataset } from '../data/load-node.js';
 import type { LoadedCase } from '../data/volume.js';
 import type { Gpu } from '../gpu/gpu.js';
 import { inflateCheckpoint } from '../inflate/checkpoint.js';
+import { writeFileAtomically } from '../io/atomic-write.js';
+import { fileSystemError, fileSystemReason, isFileSystemError } from '../io/file-errors.js';
 import type { InflationMethod } from '../inflate/patch-embed.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import { PRESETS, validateConfig, type VitConfig } from '../model/config.js';
@@ -50,7 +52,10 @@ export interface RunOptions {
   /** Fraction of the training cases held out for validation when dataset.json lists none. */
   validationFraction?: number;
   settings: Partial<TrainSettings> & { steps: number; intensity: IntensitySpec };
+  /** Continue the run in `out` from its checkpoint (see store-node.ts). */
   resume?: boolean;
+  /** Start afresh in an `out` that holds an earlier run, deleting that run's files; refused without. */
+  force?: boolean;
 }
 
 export interface PreparedRun {
@@ -84,7 +89,7 @@ async function resolveEncoder(o: RunOptions, inChannels: number, onDownload?: Do
     return { config, tensors: null, provenance: { architecture: o.preset ?? 'model JSON', pretrained: false } };
   }
   const weights = await resolveWeights(o.weights, { offline: o.offline, onProgress: onDownload });
-  const file = await readSafetensorsFile(weights.path);
+  const file = await readSafetensorsFile(weights.path).catch((e) => { throw fileSystemError(e, weights.path, 'read --weights'); });
   const ours = readModelFileHeader(file.metadata, o.weights);
   if (ours) {
     if (ours.kind !== 'encoder') throw new Error(`train: ${o.weights} is a trained segmenter; give an encoder or a 2-D checkpoint (or use --resume)`);
@@ -109,20 +114,44 @@ async function resolveEncoder(o: RunOptions, inChannels: number, onDownload?: Do
   };
 }
 
+/**
+ * The training and validation cases: the dataset's own lists, or a seeded `fraction` of
+ * `training` held out (none for 0). Errors name the dataset file and the flag.
+ */
+function splitForRun(dataset: Dataset, fraction: number | undefined, seed: number): { train: DatasetCase[]; validation: DatasetCase[] } {
+  const path = dataset.path;
+  if (dataset.training.length === 0) throw new Error(`train: ${path} lists no "training" cases; training needs at least one`);
+  if (dataset.validation?.length) {
+    if (fraction !== undefined) throw new Error(`train: --val-fraction ${fraction}: ${path} has its own "validation" list, which is used as it is; leave --val-fraction out`);
+    return { train: dataset.training, validation: dataset.validation };
+  }
+  if (fraction === 0) return { train: dataset.training, validation: [] };
+  if (dataset.training.length < 2) {
+    throw new Error(`train: ${path} has one "training" case and no "validation" list; holding cases out for validation needs at least 2 (or give --val-fraction 0 to train without validation)`);
+  }
+  return splitCases(dataset.training, { fraction: fraction ?? 0.2, seed });
+}
+
 /** Bytes of a weights download so far, and the total. */
 export type DownloadProgress = (done: number, total: number) => void;
 
 export async function prepareRun(gpu: Gpu, o: RunOptions, log: (line: string) => void = () => {}, onDownload?: DownloadProgress): Promise<PreparedRun> {
+  const fraction = o.validationFraction;
+  if (fraction !== undefined && !(fraction >= 0 && fraction < 1)) throw new Error(`train: --val-fraction must be in [0, 1) (0: no validation), got ${fraction}`);
   const { dataset } = await openDataset(o.dataset, { remap: o.remap });
   const classNames = remapLabels(dataset.labels, o.remap);
   const labels = Object.keys(classNames).map((k) => classNames[Number(k)]);
-  const split = dataset.validation?.length ? { train: dataset.training, validation: dataset.validation } : trainingSplit(dataset, { fraction: o.validationFraction ?? 0.2, seed: o.settings.seed ?? DEFAULT_SETTINGS.seed });
+  const split = splitForRun(dataset, fraction, o.settings.seed ?? DEFAULT_SETTINGS.seed);
   const load = (entries: typeof split.train) => Promise.all(entries.map((e) => loadCaseFile(e, { remap: o.remap })));
   const [train, validation] = [await load(split.train), await load(split.validation)];
   const channels = train[0].channels;
   log(`dataset ${dataset.name}: ${train.length} training and ${validation.length} validation cases, ${labels.length} classes, ${channels} channel(s)`);
 
   const encoder = await resolveEncoder(o, channels, onDownload);
+  const blocks = encoder.config.depth;
+  if (o.featureIndices?.some((i) => !Number.isInteger(i) || i < 0 || i >= blocks)) {
+    throw new Error(`train: --feature-blocks ${o.featureIndices.join(',')}: the encoder has ${blocks} blocks, numbered 0..${blocks - 1}`);
+  }
   const segmenter = { classes: labels.length, decoder: o.decoder, channels: o.channels, featureIndices: o.featureIndices, dropout: o.dropout };
   const settings: TrainSettings = { ...DEFAULT_SETTINGS, ...o.settings };
   const header: SegmenterFileHeader = {
@@ -140,25 +169,25 @@ export async function prepareRun(gpu: Gpu, o: RunOptions, log: (line: string) =>
     provenance: { dataset: o.dataset, force2d: Boolean(o.force2d), ...encoder.provenance, settings },
   };
 
-  await mkdir(o.out, { recursive: true });
-  const store = new RunFolder(o.out, header);
+  // Everything that can be checked is checked (the model and trainer constructors validate their
+  // options) before the run folder is touched.
+  const store = new RunFolder(o.out, header, log);
   const model = new Segmenter(gpu, settings.seed, encoder.config, segmenter);
   let trainer: Trainer | null = null;
   try {
-    if (o.resume) {
-      const last = join(o.out, 'last.safetensors');
-      loadWeights(model, (await readSafetensorsFile(last)).tensors, last);
-    } else if (encoder.tensors) {
-      loadVitWeights(model.encoder, encoder.tensors, o.weights!);
-    }
+    // Weights go in before the trainer exists: its optimiser moves the parameters into its arenas.
+    const resumed = o.resume ? await store.resume() : null;
+    if (resumed) loadWeights(model, resumed.weights, join(o.out, 'checkpoint.json'));
+    else if (encoder.tensors) loadVitWeights(model.encoder, encoder.tensors, o.weights!);
     trainer = new Trainer(gpu, model, train, validation, settings, store);
-    if (o.resume) {
-      const state = await store.readState();
-      trainer.restore(state);
-      await store.resumeLog(state.step);
-      log(`resumed at step ${state.step}`);
+    if (resumed) {
+      trainer.restore(resumed.state);
+      log(`resumed at step ${resumed.state.step}`);
+    } else {
+      await store.start(o.force ?? false);
     }
-    await writeFile(join(o.out, 'run.json'), JSON.stringify({ options: o, header }, null, 2) + '\n');
+    const runJson = JSON.stringify({ options: o, header }, null, 2) + '\n';
+    await writeFileAtomically(join(o.out, 'run.json'), (file) => file.writeFile(runJson));
   } catch (e) {
     trainer?.dispose();
     model.dispose();
@@ -173,6 +202,7 @@ export async function readRunOptions(out: string): Promise<RunOptions> {
   try {
     return (JSON.parse(await readFile(path, 'utf8')) as { options: RunOptions }).options;
   } catch (e) {
-    throw new Error(`--resume: cannot read ${path} (${(e as Error).message}); was a run started in ${out}?`);
+    if (isFileSystemError(e) && e.code === 'ENOENT') throw new Error(`--resume: ${out} holds no run to resume (${path} does not exist); start one without --resume`);
+    throw new Error(`--resume: cannot read ${path}: ${isFileSystemError(e) ? fileSystemReason(e) : (e as Error).message}`);
   }
 }

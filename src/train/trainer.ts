@@ -76,10 +76,19 @@ export type LogRecord =
   | { kind: 'train'; step: number; loss: number; lr: number; gradNorm: number; stepsPerSecond: number }
   | ({ kind: 'validation' } & Validation);
 
+/**
+ * One checkpoint: the weights after `state.step` steps, what `--resume` needs besides them, and
+ * whether these weights are the new best. A store commits it whole or not at all.
+ */
+export interface Checkpoint {
+  weights: Map<string, HostTensor>;
+  state: TrainerState;
+  isBest: boolean;
+}
+
 /** Where a run's files go; the CLI writes them to a folder (src/train/store-node.ts). */
 export interface TrainerStore {
-  saveModel(name: 'best' | 'last', tensors: Map<string, HostTensor>, step: number): Promise<void>;
-  saveState(state: TrainerState): Promise<void>;
+  commit(checkpoint: Checkpoint): Promise<void>;
   log(record: LogRecord): Promise<void>;
 }
 
@@ -260,18 +269,15 @@ export class Trainer {
     }
   }
 
-  /** Validates, saves the last (and, when better, the best) model and the resume state. */
+  /** Validates, then commits the last (and, when better, the best) model with the resume state. */
   private async checkpoint(): Promise<void> {
     const result = this.validation.length > 0 ? await this.validate() : null;
     this.model.train();
     if (result) await this.store.log({ kind: 'validation', ...result });
-    const weights = await readWeights(this.model);
-    await this.store.saveModel('last', weights, this.step);
-    if (result && (!this.best || result.meanDice > this.best.meanDice)) {
-      this.best = result;
-      await this.store.saveModel('best', weights, this.step);
-    }
-    await this.store.saveState({ step: this.step, optimizer: await this.optimizer.state(), best: this.best });
+    const isBest = result !== null && (!this.best || result.meanDice > this.best.meanDice);
+    if (isBest) this.best = result;
+    const state = { step: this.step, optimizer: await this.optimizer.state(), best: this.best };
+    await this.store.commit({ weights: await readWeights(this.model), state, isBest });
   }
 
   dispose(): void {
