@@ -6,6 +6,7 @@ import type { SafetensorsFile } from '../io/safetensors.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
 import { loadWeights } from './load-weights.js';
 import { modelFileMetadata, readModelFileHeader, type SegmenterFileHeader } from './model-file.js';
+import { checkAgainstTensors } from './model-file-schema.js';
 import { Segmenter } from './segmenter.js';
 
 export interface LoadedSegmenter {
@@ -18,6 +19,7 @@ export function segmenterFromFile(gpu: Gpu, file: SafetensorsFile, fileName: str
   if (!header || header.kind !== 'segmenter') {
     throw new Error(`${fileName}: not a trained segmenter (expected a file written by \`transseg train\`, found ${header ? `a '${header.kind}' file` : 'a foreign checkpoint'})`);
   }
+  checkAgainstTensors(header.encoder, header.segmenter, file.tensors, fileName); // before anything is built
   const model = new Segmenter(gpu, 0, header.encoder, header.segmenter);
   try {
     loadWeights(model, file.tensors, fileName);

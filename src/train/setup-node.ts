@@ -81,7 +81,7 @@ async function resolveEncoder(o: RunOptions, inChannels: number): Promise<Encode
     return { config, tensors: null, provenance: { architecture: o.preset ?? 'model JSON', pretrained: false } };
   }
   const file = await readSafetensorsFile(o.weights);
-  const ours = readModelFileHeader(file.metadata, o.weights);
+  const ours = readModelFileHeader(file.metadata, o.weights, file.tensors);
   if (ours) {
     if (ours.kind !== 'encoder') throw new Error(`train: ${o.weights} is a trained segmenter; give an encoder or a 2-D checkpoint (or use --resume)`);
     const c = ours.encoder;
