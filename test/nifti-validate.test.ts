@@ -148,6 +148,15 @@ describe('header fields that place or size the voxels', () => {
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(1 << 20);
   });
 
+  it('voxel sizes and the affine must be finite', () => {
+    expect(() => readNifti(withHeader((v) => v.setFloat32(80, NaN, true)), 'px.nii')).toThrow('px.nii: pixdim[1] is NaN: voxel sizes must be finite numbers');
+    const sform = withHeader((v) => {
+      v.setInt16(254, 1, true);
+      v.setFloat32(280, Infinity, true);
+    });
+    expect(() => readNifti(sform, 'sf.nii')).toThrow('sf.nii: the voxel-to-world affine is not finite: check srow_x/y/z (sform)');
+  });
+
   it('bitpix must agree with the datatype', () => {
     expect(() => readNifti(withHeader((v) => v.setInt16(72, 16, true)), 'bp.nii')).toThrow('bp.nii: bitpix is 16, but datatype uint8 (code 2) has 8 bits per voxel');
   });

@@ -18,7 +18,8 @@
 //   (intent codes 3000-3099), truncated data, files that are not NIfTI or Analyze at all.
 // - Every header field that sizes or places something is checked before anything is allocated:
 //   dims (each ≥ 1, their product at most MAX_VOXELS), datatype and bitpix agreeing, vox_offset
-//   a finite whole number inside the file (past the header for a .nii). gzip (gunzip.ts) is read
+//   a finite whole number inside the file (past the header for a .nii); then voxel sizes and
+//   the affine must be finite (a NaN there would reach every resampling and the written output). gzip (gunzip.ts) is read
 //   header first: the first 540 bytes are inflated, the header checked, and the whole stream then
 //   inflated with its output capped at what the header describes, every member's CRC32 and ISIZE
 //   checked; multi-member streams (e.g. BGZF) are read whole.
@@ -377,7 +378,13 @@ export function readNifti(bytes: Uint8Array, fileName: string, companion?: Uint8
   }
   const data = decodeVoxels(source, sourceName, h, type, count, fileName);
   const rank = Math.max(3, h.dim[0]);
+  const badZoom = h.pixdim.slice(1, 4).findIndex((p) => !Number.isFinite(p));
+  if (badZoom >= 0) throw fail(fileName, `pixdim[${badZoom + 1}] is ${h.pixdim[badZoom + 1]}: voxel sizes must be finite numbers`);
   const affine = h.format === 'analyze' ? sformAffine(h.srow) : niftiAffine(h);
+  if (!affine.every(Number.isFinite)) {
+    const source = h.format === 'analyze' ? 'SPM origin' : h.sformCode > 0 ? 'srow_x/y/z (sform)' : h.qformCode > 0 ? 'quatern_b/c/d, qoffset_x/y/z (qform)' : 'pixdim';
+    throw fail(fileName, `the voxel-to-world affine is not finite: check ${source}`);
+  }
   return {
     dims, data, datatype: type,
     pixdim: h.pixdim.slice(1, rank + 1),
