@@ -22,6 +22,8 @@ const DIST_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 25
   4097, 6145, 8193, 12289, 16385, 24577];
 const DIST_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
 const MAX_MATCH = 258;
+/** The most deflate can expand: a 258-byte match per 2 bits, about 1032:1. */
+const MAX_EXPANSION = 1032;
 /** The order in which a dynamic block lists its code-length code lengths. */
 const CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 
@@ -312,7 +314,9 @@ export const isGzip = (bytes: Uint8Array): boolean => bytes.length >= 2 && bytes
  * longer than `maxBytes` (`limit` says where that number comes from). Errors name `fileName`.
  */
 export function gunzip(bytes: Uint8Array, fileName: string, maxBytes: number, limit: string): Uint8Array {
-  const out = new Output(Math.max(1 << 16, 4 * bytes.length), maxBytes);
+  // The cap (exact for a sound NIfTI file) is reserved at once up to 64 MiB, and only as far as
+  // the input could fill it (deflate expands at most 1032 times); beyond, the buffer doubles.
+  const out = new Output(Math.min(MAX_EXPANSION * bytes.length + (1 << 16), 1 << 26), maxBytes);
   try {
     inflateMembers(bytes, out);
   } catch (error) {
