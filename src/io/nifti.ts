@@ -348,6 +348,19 @@ function decodeVoxels(
   return out;
 }
 
+/** The voxel-to-world affine; voxel sizes and every entry must be finite. */
+function checkedAffine(h: NiftiHeader, fileName: string): Affine {
+  const badZoom = h.pixdim.slice(1, 4).findIndex((p) => !Number.isFinite(p));
+  if (badZoom >= 0) throw fail(fileName, `pixdim[${badZoom + 1}] is ${h.pixdim[badZoom + 1]}: voxel sizes must be finite numbers`);
+  const affine = h.format === 'analyze' ? sformAffine(h.srow) : niftiAffine(h);
+  if (!affine.every(Number.isFinite)) {
+    const fields = h.format === 'analyze' ? 'the SPM origin' : h.sformCode > 0 ? 'srow_x/y/z (sform)'
+      : h.qformCode > 0 ? 'quatern_b/c/d, qoffset_x/y/z (qform)' : 'pixdim';
+    throw fail(fileName, `the voxel-to-world affine is not finite: check ${fields}`);
+  }
+  return affine;
+}
+
 /**
  * Reads a NIfTI-1/NIfTI-2 `.nii`, a `.hdr` of a pair (its `.img` as `companion`), or an Analyze
  * 7.5 `.hdr` (name must end in .hdr or .hdr.gz), any of them gzipped. `fileName` is used in error
@@ -363,6 +376,7 @@ export function readNifti(bytes: Uint8Array, fileName: string, companion?: Uint8
   checkBitpix(bitpix, type, h.datatypeCode, fileName);
   const dims = volumeDims(h, fileName);
   checkVoxOffset(h, fileName);
+  const affine = checkedAffine(h, fileName);
   const count = dims.reduce((a, b) => a * b, 1);
   const dataEnd = h.voxOffset + count * NIFTI_DATATYPES[type].bytes;
   const described = `what the header describes (vox_offset ${h.voxOffset} + ${count} voxels of ${type})`;
@@ -378,13 +392,6 @@ export function readNifti(bytes: Uint8Array, fileName: string, companion?: Uint8
   }
   const data = decodeVoxels(source, sourceName, h, type, count, fileName);
   const rank = Math.max(3, h.dim[0]);
-  const badZoom = h.pixdim.slice(1, 4).findIndex((p) => !Number.isFinite(p));
-  if (badZoom >= 0) throw fail(fileName, `pixdim[${badZoom + 1}] is ${h.pixdim[badZoom + 1]}: voxel sizes must be finite numbers`);
-  const affine = h.format === 'analyze' ? sformAffine(h.srow) : niftiAffine(h);
-  if (!affine.every(Number.isFinite)) {
-    const source = h.format === 'analyze' ? 'SPM origin' : h.sformCode > 0 ? 'srow_x/y/z (sform)' : h.qformCode > 0 ? 'quatern_b/c/d, qoffset_x/y/z (qform)' : 'pixdim';
-    throw fail(fileName, `the voxel-to-world affine is not finite: check ${source}`);
-  }
   return {
     dims, data, datatype: type,
     pixdim: h.pixdim.slice(1, rank + 1),
