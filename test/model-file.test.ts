@@ -66,6 +66,8 @@ describe('model files: metadata checked before anything is built', async () => {
     ['labels that miss a class', withField(file, 'labels', () => ['a', 'b']), '__metadata__.labels must name all 3 classes, it names 2'],
     ['metadata JSON that does not parse', { ...file, metadata: { ...file.metadata, preprocessing: '{' } }, '__metadata__.preprocessing is not valid JSON'],
     ['heads that do not divide embedDim', withField(file, 'encoder', (e) => set(e, 'heads', 3)), '__metadata__.encoder: embedDim 16 is not divisible by heads 3'],
+    ['feature blocks past the encoder depth', withField(file, 'segmenter', (s) => set(s, 'featureIndices', [5])),
+      '__metadata__.segmenter: the convtrans decoder needs 1 feature block index in 0..0 (the encoder has depth 1), got [5]; pass featureIndices'],
     // Contradictions with the tensors.
     ['depth 2 with one block in the file', withField(file, 'encoder', (e) => set(e, 'depth', 2)),
       'the metadata does not fit the tensors: tensor encoder.blocks.1.mlp.fc1.weight is missing (it carries depth 2, mlpHidden, embedDim)'],

@@ -20,7 +20,12 @@ export function segmenterFromFile(gpu: Gpu, file: SafetensorsFile, fileName: str
     throw new Error(`${fileName}: not a trained segmenter (expected a file written by \`transseg train\`, found ${header ? `a '${header.kind}' file` : 'a foreign checkpoint'})`);
   }
   checkAgainstTensors(header.encoder, header.segmenter, file.tensors, fileName); // before anything is built
-  const model = new Segmenter(gpu, 0, header.encoder, header.segmenter);
+  let model: Segmenter;
+  try {
+    model = new Segmenter(gpu, 0, header.encoder, header.segmenter); // checks its options before it allocates
+  } catch (e) {
+    throw new Error(`${fileName}: __metadata__.segmenter: ${(e as Error).message.replace(/^Segmenter: /, '')}`);
+  }
   try {
     loadWeights(model, file.tensors, fileName);
   } catch (e) {
