@@ -108,6 +108,24 @@ describe('gzip: every member checked, output capped by the header', () => {
       .toThrow('z.gz: corrupt gzip data: invalid stored block (LEN and NLEN disagree)');
   });
 
+  it('inflates what zlib writes, at every level, with codes longer than the lookup table', () => {
+    // Byte k appears about 2^-k as often: Huffman codes up to 15 bits for the rare bytes.
+    const skewed = Uint8Array.from({ length: 300_000 }, (_, i) => Math.min(255, Math.clz32(((i * 2654435761) >>> 0) | 1)));
+    for (const level of [0, 1, 6, 9]) {
+      expect(gunzip(new Uint8Array(gzipSync(skewed, { level })), 's.gz', skewed.length, 'its size')).toEqual(skewed);
+    }
+  });
+
+  it('an incomplete code-length code is refused, as zlib does', () => {
+    // BFINAL 1, BTYPE 2, HLIT 0, HDIST 0, HCLEN 15, then three 2-bit code-length codes (of four slots).
+    const bits: number[] = [1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1];
+    for (const sym of [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]) bits.push(...(sym === 0 || sym === 15 || sym === 18 ? [0, 1, 0] : [0, 0, 0]));
+    const deflate = new Uint8Array(Math.ceil(bits.length / 8) + 8);
+    bits.forEach((b, i) => (deflate[i >> 3] |= b << (i & 7)));
+    expect(() => gunzip(new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, ...deflate]), 'c.gz', 100, 'the limit'))
+      .toThrow('c.gz: corrupt gzip data: invalid code-length code (incomplete)');
+  });
+
   it('crc32 matches the published check value', () => {
     expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
   });

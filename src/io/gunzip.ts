@@ -28,43 +28,55 @@ const MAX_EXPANSION = 1032;
 const CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 
 /**
- * A canonical Huffman code as one lookup table indexed by the next `bits` input bits (LSB first):
- * each entry is symbol << 4 | code length, 0 where no code matches.
+ * A canonical Huffman code: a lookup table indexed by the next `bits` (at most PRIMARY_BITS) input
+ * bits, LSB first, each entry symbol << 4 | code length (0: no code that short matches), and for
+ * longer codes the code counts per length and the symbols in code order, decoded bit by bit.
+ * Keeping the table small bounds the work per block: a stream of tiny blocks with 15-bit codes
+ * would otherwise fill 32768 entries every few bytes.
  */
 interface HuffmanTable {
   table: Uint16Array;
   bits: number;
+  counts: Uint16Array;
+  symbols: Uint16Array;
 }
+
+const PRIMARY_BITS = 10;
 
 class InflateError extends Error {}
 
 function huffmanTable(lengths: ArrayLike<number>, what: string): HuffmanTable {
-  const count = new Array<number>(16).fill(0);
-  for (let s = 0; s < lengths.length; s++) count[lengths[s]]++;
-  count[0] = 0;
-  let bits = 0;
+  const counts = new Uint16Array(16);
+  for (let s = 0; s < lengths.length; s++) counts[lengths[s]]++;
+  counts[0] = 0;
+  let maxLength = 0;
   let left = 1;
   for (let len = 1; len <= 15; len++) {
-    left = 2 * left - count[len];
+    left = 2 * left - counts[len];
     if (left < 0) throw new InflateError(`invalid ${what} code (over-subscribed)`);
-    if (count[len] > 0) bits = len;
+    if (counts[len] > 0) maxLength = len;
   }
-  const next = new Array<number>(16).fill(0);
-  for (let len = 1, code = 0; len <= 15; len++) {
-    code = (code + count[len - 1]) << 1;
-    next[len] = code;
-  }
-  // An incomplete code leaves some entries 0: decoding one of them is an error, not a guess.
+  // As zlib: the code-length code must be complete; the literal/length and distance codes may
+  // be incomplete (real files have 30 five-bit distance codes), their unused entries an error.
+  if (left > 0 && what === 'code-length') throw new InflateError('invalid code-length code (incomplete)');
+  // Symbols in canonical code order (by length, then value); offsets[len] is where each length starts.
+  const offsets = new Uint16Array(16);
+  for (let len = 1; len < 15; len++) offsets[len + 1] = offsets[len] + counts[len];
+  const symbols = new Uint16Array(lengths.length);
+  for (let s = 0; s < lengths.length; s++) if (lengths[s] !== 0) symbols[offsets[lengths[s]]++] = s;
+  // The lookup table for codes of up to `bits` bits; longer codes (and the unused half of a lone
+  // 1-bit code) leave entries 0, decoded by decodeLong.
+  const bits = Math.min(maxLength, PRIMARY_BITS);
   const table = new Uint16Array(1 << bits);
-  for (let s = 0; s < lengths.length; s++) {
-    const len = lengths[s];
-    if (len === 0) continue;
-    let code = next[len]++;
-    let reversed = 0;
-    for (let k = 0; k < len; k++, code >>= 1) reversed = (reversed << 1) | (code & 1);
-    for (let k = reversed; k < table.length; k += 1 << len) table[k] = (s << 4) | len;
+  for (let len = 1, code = 0, index = 0; len <= bits; len++) {
+    for (let k = 0; k < counts[len]; k++, code++, index++) {
+      let reversed = 0;
+      for (let b = 0, c = code; b < len; b++, c >>= 1) reversed = (reversed << 1) | (c & 1);
+      for (let e = reversed; e < table.length; e += 1 << len) table[e] = (symbols[index] << 4) | len;
+    }
+    code <<= 1;
   }
-  return { table, bits };
+  return { table, bits, counts, symbols };
 }
 
 let fixedTables: [HuffmanTable, HuffmanTable] | null = null;
@@ -124,10 +136,23 @@ function inflateStream(data: Uint8Array, start: number, out: Output): number {
     need(h.bits);
     const entry = h.table[bitBuffer & ((1 << h.bits) - 1)];
     const len = entry & 15;
-    if (len === 0) throw new InflateError('invalid Huffman code');
+    if (len === 0) return decodeLong(h);
     bitBuffer >>>= len;
     bitCount -= len;
     return entry >> 4;
+  };
+  // A code longer than the table (or none): walk the canonical code one bit at a time (as zlib's
+  // puff.c does), from the same position.
+  const decodeLong = (h: HuffmanTable): number => {
+    for (let len = 1, code = 0, first = 0, index = 0; len <= 15; len++) {
+      code |= bits(1);
+      const count = h.counts[len];
+      if (code - first < count) return h.symbols[index + code - first];
+      index += count;
+      first = (first + count) << 1;
+      code <<= 1;
+    }
+    throw new InflateError('invalid Huffman code');
   };
 
   let final = 0;
