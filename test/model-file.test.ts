@@ -65,6 +65,8 @@ describe('model files: metadata checked before anything is built', async () => {
     ['labels that are not strings', withField(file, 'labels', () => [1, 2, 3]), '__metadata__.labels[0] must be a string, got 1'],
     ['labels that miss a class', withField(file, 'labels', () => ['a', 'b']), '__metadata__.labels must name all 3 classes, it names 2'],
     ['metadata JSON that does not parse', { ...file, metadata: { ...file.metadata, preprocessing: '{' } }, '__metadata__.preprocessing is not valid JSON'],
+    ['an imageSize the patch does not divide', withField(file, 'encoder', (e) => set(e, 'imageSize', [3, 8])),
+      '__metadata__.encoder: image size 3×8 is not divisible by the patch size 4'],
     ['heads that do not divide embedDim', withField(file, 'encoder', (e) => set(e, 'heads', 3)), '__metadata__.encoder: embedDim 16 is not divisible by heads 3'],
     ['feature blocks past the encoder depth', withField(file, 'segmenter', (s) => set(s, 'featureIndices', [5])),
       '__metadata__.segmenter: the convtrans decoder needs 1 feature block index in 0..0 (the encoder has depth 1), got [5]; pass featureIndices'],
