@@ -62,6 +62,8 @@ describe('model files: metadata checked before anything is built', async () => {
       '__metadata__.encoder.eps must be a finite number greater than 0 and at most 1, got 0; __metadata__.encoder.qkvBias must be true or false, got "yes"'],
     ['an unknown head kind', withField(file, 'encoder', (e) => set(e, 'head', { kind: 'big' })),
       '__metadata__.encoder.head must be an object with kind "none" or "linear" or "mlp", got {"kind":"big"}'],
+    ['a remap with a key that is not a label value', withField(file, 'preprocessing', (p) => set(p, 'remap', { x: 1 })),
+      '__metadata__.preprocessing.remap key "x" must be a label value (a whole number), got "x"'],
     ['labels that are not strings', withField(file, 'labels', () => [1, 2, 3]), '__metadata__.labels[0] must be a string, got 1'],
     ['labels that miss a class', withField(file, 'labels', () => ['a', 'b']), '__metadata__.labels must name all 3 classes, it names 2'],
     ['metadata JSON that does not parse', { ...file, metadata: { ...file.metadata, preprocessing: '{' } }, '__metadata__.preprocessing is not valid JSON'],

@@ -7,7 +7,7 @@
 // the object below it (VIT_CONFIG, SEGMENTER_OPTIONS, PREPROCESSING or SEGMENTER_FILE). Unknown
 // keys are ignored, so a file written by a newer version with extra optional fields still reads.
 
-/** Checks one value; returns what was expected when it does not fit, else null. */
+/** Checks one value; when it does not fit, pushes "<path> must be <what was expected>, got <value>" onto problems. */
 type Spec = (value: unknown, path: string, problems: string[]) => void;
 
 const shown = (v: unknown): string => {
@@ -58,7 +58,20 @@ export const anyObject: Spec = (v, path, problems) =>
   demand(typeof v === 'object' && v !== null && !Array.isArray(v), path, 'an object', v, problems);
 
 /** Marks a field that may be absent (but not null). */
-export const optional = (spec: Spec): Spec & { optional: true } => Object.assign(((v, path, problems) => spec(v, path, problems)) as Spec, { optional: true as const });
+export const optional = (spec: Spec): Spec => Object.assign((v: unknown, path: string, problems: string[]) => spec(v, path, problems), { optional: true });
+
+/** Whether a field may be absent. */
+export const isOptional = (spec: Spec): boolean => (spec as { optional?: boolean }).optional === true;
+
+/** An object from whole-number keys (label values) to values that fit `item`. */
+export const byLabel = (item: Spec): Spec => (v, path, problems) => {
+  anyObject(v, path, problems);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return;
+  for (const [key, x] of Object.entries(v)) {
+    demand(/^\d+$/.test(key), `${path} key ${JSON.stringify(key)}`, 'a label value (a whole number)', key, problems);
+    item(x, `${path}.${key}`, problems);
+  }
+};
 
 export const object = (fields: Record<string, Spec>): Spec => (v, path, problems) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
@@ -67,7 +80,7 @@ export const object = (fields: Record<string, Spec>): Spec => (v, path, problems
   }
   const o = v as Record<string, unknown>;
   for (const [key, spec] of Object.entries(fields)) {
-    if (o[key] === undefined && (spec as { optional?: boolean }).optional) continue;
+    if (o[key] === undefined && isOptional(spec)) continue;
     spec(o[key], `${path}.${key}`, problems);
   }
 };
@@ -130,7 +143,7 @@ export const PREPROCESSING: Record<string, Spec> = {
     none: {},
   }),
   cropForeground: optional(int(0, DIM)),
-  remap: optional(anyObject),
+  remap: optional(byLabel(int(0, CLASSES))),
 };
 
 const names = (max: number): Spec => arrayOf(str, 1, max);

@@ -7,7 +7,7 @@
 import type { LabelRemap } from '../data/dataset.js';
 import type { IntensitySpec } from '../data/intensity.js';
 import { validateConfig, type VitConfig } from './config.js';
-import { checkAgainstTensors, checkSchema, ENCODER_FILE, object, SEGMENTER_FILE, type TensorShapes } from './model-file-schema.js';
+import { checkAgainstTensors, checkSchema, ENCODER_FILE, isOptional, object, SEGMENTER_FILE, type TensorShapes } from './model-file-schema.js';
 import type { SegmenterOptions } from './segmenter.js';
 
 export const MODEL_FILE_FORMAT = 'transseg-webgpu';
@@ -73,7 +73,7 @@ export function readModelFileHeader(metadata: Record<string, string>, fileName: 
   const fields: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(schema)) {
     if (metadata[key] === undefined) {
-      if ((spec as { optional?: boolean }).optional) continue;
+      if (isOptional(spec)) continue;
       throw new Error(`${fileName}: __metadata__ has no '${key}'`);
     }
     try {
