@@ -144,7 +144,7 @@ describe(`readNifti refuses what it cannot read, naming the file and the reason$
     const bytes = readFileSync(`${DATA}/nifti-cases/tiny/standard.nii.gz`);
     for (const cut of [1, 4, 8, 20]) {
       expect(() => readNifti(bytes.subarray(0, bytes.length - cut), 'standard.nii.gz')).toThrow(
-        /standard\.nii\.gz: cannot decompress the gzip data \(.*\): the file is truncated or corrupt/,
+        /standard\.nii\.gz: corrupt gzip data: .*\(truncated\)/,
       );
     }
   });

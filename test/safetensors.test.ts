@@ -332,7 +332,18 @@ describe('safetensors: malformed files', () => {
       'duplicate key "dtype" in "a"'],
     ['a duplicate metadata key', rawFile('{"__metadata__":{"k":"1","k":"2"}}'), 'duplicate key "k" in "__metadata__"'],
     ['a metadata value that is not a string', rawFile('{"__metadata__":{"k":"v","epoch":3}}'), '__metadata__ value "epoch" must be a string, got 3'],
-    ['metadata that is not an object', rawFile('{"__metadata__":["k"]}'), '__metadata__ must be an object of strings, got ["k"]'],
+    ['metadata that is not an object', rawFile('{"__metadata__":["k"]}'), '__metadata__ must be an object of strings, got ["k"]'],    // Issue 12: bounds checked on the text before JSON.parse, and error messages that cannot overflow.
+    ['a tensor entry nested 10,000 levels deep', rawFile(`{"a":${'['.repeat(10_000)}${']'.repeat(10_000)}}`),
+      'the header nests objects/arrays more than 64 levels deep'],
+    ['metadata nested 100,000 levels deep', rawFile(`{"__metadata__":${'{"k":'.repeat(100_000)}1${'}'.repeat(100_000)}}`),
+      'the header nests objects/arrays more than 64 levels deep'],
+    ['unbalanced nesting that is not JSON', rawFile(`{${'['.repeat(65)}`), 'the header nests objects/arrays more than 64 levels deep'],
+    ['brackets inside strings do not count as nesting', rawFile(`{"${'['.repeat(100)}": 5}`),
+      `tensor "${'['.repeat(100)}": expected an object with dtype, shape and data_offsets, got 5`],
+    ['1,000,000 empty tensors', rawFile(`{${Array.from({ length: 1_000_000 }, (_, i) => `"t${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`).join(',')}}`),
+      'the header lists more than 100000 tensors, the most a file may hold here'],
+    ['a huge value, cut in the message', rawFile(`{"a":"${'x'.repeat(1_000_000)}"}`),
+      `tensor "a": expected an object with dtype, shape and data_offsets, got "${'x'.repeat(99)}… (1000002 characters)`],
   ];
   for (const [what, bytes, message] of cases) {
     it(`rejects ${what}`, () => {

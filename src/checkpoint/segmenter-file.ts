@@ -8,6 +8,7 @@ import type { HostTensor } from '../tensor/host-tensor.js';
 import { loadWeights } from '../model/load-weights.js';
 import { modelFileMetadata, readModelFileHeader, type SegmenterFileHeader } from '../model/model-file.js';
 import { Segmenter } from '../model/segmenter.js';
+import { checkAgainstTensors } from '../model/model-file-schema.js';
 
 export interface LoadedSegmenter {
   model: Segmenter;
@@ -25,7 +26,13 @@ export function segmenterFromFile(gpu: Gpu, file: SafetensorsFile, fileName: str
   if (!header || header.kind !== 'segmenter') {
     throw new Error(`${fileName}: not a trained segmenter (expected a file written by \`transseg train\`, found ${header ? `a '${header.kind}' file` : 'a foreign checkpoint'}; the authors' PyTorch state_dicts are read too)`);
   }
-  const model = new Segmenter(gpu, 0, header.encoder, header.segmenter);
+  checkAgainstTensors(header.encoder, header.segmenter, imported?.tensors ?? file.tensors, fileName); // before anything is built
+  let model: Segmenter;
+  try {
+    model = new Segmenter(gpu, 0, header.encoder, header.segmenter); // checks its options before it allocates
+  } catch (e) {
+    throw new Error(`${fileName}: __metadata__.segmenter: ${(e as Error).message.replace(/^Segmenter: /, '')}`);
+  }
   try {
     loadWeights(model, imported?.tensors ?? file.tensors, fileName);
   } catch (e) {

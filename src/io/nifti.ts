@@ -16,11 +16,26 @@
 //   field for Analyze). The SPM `.mat` sidecar of Analyze files is not read.
 // - Refused with the file name and the reason: RGB / complex / float128 / bit data, CIFTI files
 //   (intent codes 3000-3099), truncated data, files that are not NIfTI or Analyze at all.
-// - gzip goes through fflate (inside nifti-reader-js), which reads single-member streams only: a
-//   multi-member .gz (e.g. BGZF) decodes short and is reported as truncated.
+// - Every header field that sizes or places something is checked before anything is allocated:
+//   dims (each ≥ 1, their product at most MAX_VOXELS), datatype and bitpix agreeing, vox_offset
+//   a finite whole number inside the file (past the header for a .nii); then voxel sizes and
+//   the affine must be finite (a NaN there would reach every resampling and the written output). gzip (gunzip.ts) is read
+//   header first: the first 540 bytes are inflated, the header checked, and the whole stream then
+//   inflated with its output capped at what the header describes, every member's CRC32 and ISIZE
+//   checked; multi-member streams (e.g. BGZF) are read whole.
+//
+// Why the header is parsed here and not by nifti-reader-js (a dependency, issue 14): its
+// readHeader (0.8.0) (1) recognises only files with a magic string, so Analyze 7.5 is out;
+// (2) keeps srow_x/y/z only when sform_code > qform_code (it stores one chosen affine), while
+// writing a prediction in the input's geometry needs both; (3) reads NIfTI-2's 64-bit fields in
+// big-endian files with a wrong sign test (getInt64At takes the low word as the signed one); and
+// (4) validates no field. A layer of checks on top of it would still need our own byte offsets for
+// (1) and (2), so the 60 lines of offsets below stay and every field is validated after them.
+// Its voxel reader (readImage) returns the raw bytes without byte-swapping or scaling, which
+// decodeVoxels does; its gunzip (fflate's) checks no CRC, see gunzip.ts.
 
-import { decompress } from 'nifti-reader-js';
 import { niftiAffine, sformAffine, spmOriginAffine, type Affine } from './affine.js';
+import { gunzip, gunzipPrefix, isGzip } from './gunzip.js';
 
 /** The scalar datatypes read here, with their NIfTI codes and sizes. */
 export const NIFTI_DATATYPES = {
@@ -111,16 +126,14 @@ function fail(fileName: string, problem: string): Error {
   return new Error(`${fileName}: ${problem}`);
 }
 
-const isGzip = (b: Uint8Array): boolean => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+/**
+ * The most voxels a volume may have (all channels): 2^31 − 1, the longest typed array every
+ * runtime allocates, 8 GiB as f32. It bounds the header's dims before anything is sized by them.
+ */
+export const MAX_VOXELS = 2 ** 31 - 1;
 
-function gunzipIfNeeded(bytes: Uint8Array, fileName: string): Uint8Array {
-  if (!isGzip(bytes)) return bytes;
-  try {
-    return new Uint8Array(decompress(new Uint8Array(bytes).buffer)); // copy: an exact ArrayBuffer
-  } catch (error) {
-    throw fail(fileName, `cannot decompress the gzip data (${(error as Error).message}): the file is truncated or corrupt`);
-  }
-}
+/** The most a gzipped .hdr may decompress to: the header and its extensions, nothing else. */
+const MAX_HEADER_FILE_BYTES = 1 << 24;
 
 function text(view: DataView, offset: number, length: number): string {
   let s = '';
@@ -133,6 +146,12 @@ function text(view: DataView, offset: number, length: number): string {
 }
 
 const range = (n: number, f: (k: number) => number): number[] => Array.from({ length: n }, (_, k) => f(k));
+
+/** A parsed header and its bitpix (checked against the datatype, then not needed). */
+interface ParsedHeader {
+  h: NiftiHeader;
+  bitpix: number;
+}
 
 /** The 348-byte layout shared by NIfTI-1 and (where it overlaps) Analyze 7.5. */
 function parseNifti1(v: DataView, le: boolean, pair: boolean): NiftiHeader {
@@ -206,7 +225,7 @@ function parseNifti2(v: DataView, le: boolean, pair: boolean): NiftiHeader {
 const NIFTI2_MAGIC_TAIL = [0x0d, 0x0a, 0x1a, 0x0a]; // "\r\n\032\n": catches text-mode transfer damage
 
 /** Finds the format and byte order from sizeof_hdr (348 or 540) and the magic string. */
-function parseNiftiHeader(bytes: Uint8Array, fileName: string): NiftiHeader {
+function parseNiftiHeader(bytes: Uint8Array, fileName: string): ParsedHeader {
   if (bytes.length < 348) throw fail(fileName, `not a NIfTI or Analyze file: ${bytes.length} bytes, shorter than any header (348)`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = v.getInt32(0, true);
@@ -215,8 +234,9 @@ function parseNiftiHeader(bytes: Uint8Array, fileName: string): NiftiHeader {
   const size = littleEndian ? le : be;
   if (size === 348) {
     const magic = text(v, 344, 4);
-    if (magic === 'n+1' || magic === 'ni1') return parseNifti1(v, littleEndian, magic === 'ni1');
-    if (/\.hdr(\.gz)?$/i.test(fileName)) return parseAnalyze(v, littleEndian);
+    const bitpix = v.getInt16(72, littleEndian);
+    if (magic === 'n+1' || magic === 'ni1') return { h: parseNifti1(v, littleEndian, magic === 'ni1'), bitpix };
+    if (/\.hdr(\.gz)?$/i.test(fileName)) return { h: parseAnalyze(v, littleEndian), bitpix };
     throw fail(fileName, `not a NIfTI-1 file: sizeof_hdr is 348 but the magic is ${JSON.stringify(magic)}, not "n+1" (a header without magic is Analyze 7.5, which must be named .hdr)`);
   }
   if (size === 540) {
@@ -224,7 +244,7 @@ function parseNiftiHeader(bytes: Uint8Array, fileName: string): NiftiHeader {
     const tail = NIFTI2_MAGIC_TAIL.every((c, k) => v.getUint8(8 + k) === c);
     if ((magic === 'n+2' || magic === 'ni2') && tail) {
       if (bytes.length < 540) throw fail(fileName, `truncated: the NIfTI-2 header needs 540 bytes, the file has ${bytes.length}`);
-      return parseNifti2(v, littleEndian, magic === 'ni2');
+      return { h: parseNifti2(v, littleEndian, magic === 'ni2'), bitpix: v.getInt16(14, littleEndian) };
     }
     throw fail(fileName, `not a NIfTI-2 file: sizeof_hdr is 540 but the magic is ${JSON.stringify(magic)} (expected "n+2" or "ni2" followed by \\r\\n\\x1a\\n)`);
   }
@@ -238,8 +258,34 @@ function volumeDims(h: NiftiHeader, fileName: string): number[] {
   const dims = h.dim.slice(1, rank + 1);
   const bad = dims.findIndex((d) => !Number.isSafeInteger(d) || d < 1);
   if (bad >= 0) throw fail(fileName, `dim[${bad + 1}] is ${dims[bad]}: every dimension must be at least 1 (dim = [${h.dim.join(', ')}])`);
+  // Each factor is ≤ 2^53 and the running product stops past MAX_VOXELS, so it stays exact.
+  let count = 1;
+  for (const d of dims) {
+    count *= d;
+    if (count > MAX_VOXELS) {
+      throw fail(fileName, `dim = [${h.dim.join(', ')}] describes more than ${MAX_VOXELS} voxels, the most a volume may have`);
+    }
+  }
   while (dims.length < 3) dims.push(1);
   return dims;
+}
+
+function checkBitpix(bitpix: number, type: NiftiDatatype, code: number, fileName: string): void {
+  const expected = 8 * NIFTI_DATATYPES[type].bytes;
+  if (bitpix !== expected) throw fail(fileName, `bitpix is ${bitpix}, but datatype ${type} (code ${code}) has ${expected} bits per voxel`);
+}
+
+/**
+ * vox_offset must be a whole, finite number of bytes: past the header in a single .nii (which
+ * keeps its voxels from byte 352 / 544 on), at least 0 in the .img of a pair.
+ */
+function checkVoxOffset(h: NiftiHeader, fileName: string): void {
+  const headerEnd = h.pair ? 0 : h.format === 'nifti2' ? 544 : 352;
+  if (!Number.isSafeInteger(h.voxOffset) || h.voxOffset < headerEnd) {
+    throw fail(fileName, h.pair
+      ? `vox_offset is ${h.voxOffset}, expected a whole number of bytes ≥ 0 (where the voxels start in the .img)`
+      : `vox_offset is ${h.voxOffset}, inside the header or not a number (a single-file NIfTI keeps its voxels from byte ${headerEnd} on)`);
+  }
 }
 
 function datatypeOf(h: NiftiHeader, fileName: string): NiftiDatatype {
@@ -302,33 +348,50 @@ function decodeVoxels(
   return out;
 }
 
+/** The voxel-to-world affine; voxel sizes and every entry must be finite. */
+function checkedAffine(h: NiftiHeader, fileName: string): Affine {
+  const badZoom = h.pixdim.slice(1, 4).findIndex((p) => !Number.isFinite(p));
+  if (badZoom >= 0) throw fail(fileName, `pixdim[${badZoom + 1}] is ${h.pixdim[badZoom + 1]}: voxel sizes must be finite numbers`);
+  const affine = h.format === 'analyze' ? sformAffine(h.srow) : niftiAffine(h);
+  if (!affine.every(Number.isFinite)) {
+    const fields = h.format === 'analyze' ? 'the SPM origin' : h.sformCode > 0 ? 'srow_x/y/z (sform)'
+      : h.qformCode > 0 ? 'quatern_b/c/d, qoffset_x/y/z (qform)' : 'pixdim';
+    throw fail(fileName, `the voxel-to-world affine is not finite: check ${fields}`);
+  }
+  return affine;
+}
+
 /**
  * Reads a NIfTI-1/NIfTI-2 `.nii`, a `.hdr` of a pair (its `.img` as `companion`), or an Analyze
  * 7.5 `.hdr` (name must end in .hdr or .hdr.gz), any of them gzipped. `fileName` is used in error
  * messages and to recognise Analyze headers.
  */
 export function readNifti(bytes: Uint8Array, fileName: string, companion?: Uint8Array): NiftiVolume {
-  const file = gunzipIfNeeded(bytes, fileName);
-  const h = parseNiftiHeader(file, fileName);
+  // Header first: a gzipped file is inflated only as far as the header until it is checked.
+  const { h, bitpix } = parseNiftiHeader(isGzip(bytes) ? gunzipPrefix(bytes, fileName, 540) : bytes, fileName);
   if (h.intentCode >= 3000 && h.intentCode <= 3099) {
     throw fail(fileName, `CIFTI file (intent code ${h.intentCode}${h.intentName ? ` "${h.intentName}"` : ''}): its data are surface vertices / parcels / connectivity matrices, not a voxel grid; only volumes are read`);
   }
   const type = datatypeOf(h, fileName);
+  checkBitpix(bitpix, type, h.datatypeCode, fileName);
   const dims = volumeDims(h, fileName);
+  checkVoxOffset(h, fileName);
+  const affine = checkedAffine(h, fileName);
   const count = dims.reduce((a, b) => a * b, 1);
-  let source = file;
+  const dataEnd = h.voxOffset + count * NIFTI_DATATYPES[type].bytes;
+  const described = `what the header describes (vox_offset ${h.voxOffset} + ${count} voxels of ${type})`;
+  let source: Uint8Array;
   let sourceName = fileName;
   if (h.pair) {
     if (!companion) throw fail(fileName, 'this header keeps its voxels in a separate .img file: pass that file as `companion`');
+    if (isGzip(bytes)) gunzip(bytes, fileName, MAX_HEADER_FILE_BYTES, 'more than a header and its extensions hold'); // integrity
     sourceName = `${fileName.replace(/\.hdr(\.gz)?$/i, '')}.img (the voxels of ${fileName})`;
-    source = gunzipIfNeeded(companion, sourceName);
+    source = isGzip(companion) ? gunzip(companion, sourceName, dataEnd, described) : companion;
   } else {
-    const headerEnd = h.format === 'nifti2' ? 544 : 352;
-    if (h.voxOffset < headerEnd) throw fail(fileName, `vox_offset is ${h.voxOffset}, inside the header (a single-file NIfTI keeps its voxels from byte ${headerEnd} on)`);
+    source = isGzip(bytes) ? gunzip(bytes, fileName, dataEnd, described) : bytes;
   }
   const data = decodeVoxels(source, sourceName, h, type, count, fileName);
   const rank = Math.max(3, h.dim[0]);
-  const affine = h.format === 'analyze' ? sformAffine(h.srow) : niftiAffine(h);
   return {
     dims, data, datatype: type,
     pixdim: h.pixdim.slice(1, rank + 1),

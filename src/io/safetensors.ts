@@ -23,6 +23,15 @@ export type SafetensorsDtype = keyof typeof DTYPE_BITS;
 /** The largest header the reference implementation accepts. */
 export const MAX_HEADER_BYTES = 100_000_000;
 
+/**
+ * Bounds checked on the header text before JSON.parse sees it: a header nests three levels
+ * (header → tensor → shape), so 64 is generous; and 100,000 tensors is far beyond any model
+ * (a ViT-B has about 200, a large language-model shard a few thousand), while a million empty
+ * ones would take seconds and a gigabyte to parse.
+ */
+export const MAX_NESTING = 64;
+export const MAX_TENSORS = 100_000;
+
 export interface SafetensorsTensorInfo {
   dtype: SafetensorsDtype;
   shape: number[];
@@ -56,6 +65,33 @@ function fail(fileName: string, problem: string): Error {
 }
 
 const quote = (name: string): string => JSON.stringify(name);
+
+/** A value for an error message: JSON, cut to 100 characters (the header's depth is bounded first). */
+function brief(value: unknown): string {
+  const s = JSON.stringify(value) ?? String(value);
+  return s.length > 100 ? `${s.slice(0, 100)}… (${s.length} characters)` : s;
+}
+
+/**
+ * Checks nesting depth and tensor count on the raw text, before JSON.parse builds anything: one
+ * pass, skipping strings, robust to text that is not JSON at all (JSON.parse reports that next).
+ */
+function checkHeaderBounds(text: string, fileName: string): void {
+  let depth = 0;
+  let entries = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) { // '"': skip the string
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x7b || c === 0x5b) { // '{' '['
+      if (++depth > MAX_NESTING) throw fail(fileName, `the header nests objects/arrays more than ${MAX_NESTING} levels deep`);
+    } else if (c === 0x7d || c === 0x5d) { // '}' ']'
+      depth--;
+    } else if (c === 0x2c && depth === 1 && ++entries > MAX_TENSORS + 1) { // ',' between top-level entries
+      throw fail(fileName, `the header lists more than ${MAX_TENSORS} tensors, the most a file may hold here`);
+    }
+  }
+}
 
 function numel(shape: readonly number[]): number {
   let n = 1;
@@ -99,6 +135,7 @@ export function parseSafetensorsHeader(bytes: Uint8Array, fileName: string, file
   } catch {
     throw fail(fileName, 'the header is not valid UTF-8');
   }
+  checkHeaderBounds(text, fileName);
   let json: Record<string, unknown>;
   try {
     // Valid JSON that starts with '{' is an object.
@@ -137,7 +174,8 @@ function checkDuplicateKeys(text: string, fileName: string): void {
       const start = i;
       for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
       if (!expectKey) continue; // a string value
-      const key = JSON.parse(text.slice(start, i + 1)) as string; // resolves escapes: "\u0061" is "a"
+      const raw = text.slice(start + 1, i);
+      const key = raw.includes('\\') ? JSON.parse(`"${raw}"`) as string : raw; // resolves escapes: "\u0061" is "a"
       const frame = stack[stack.length - 1];
       if (frame.keys!.has(key)) throw fail(fileName, `duplicate key ${quote(key)} in ${frame.where}`);
       frame.keys!.add(key);
@@ -158,45 +196,46 @@ function checkDuplicateKeys(text: string, fileName: string): void {
 function parseMetadata(value: unknown, fileName: string): Record<string, string> {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw fail(fileName, `__metadata__ must be an object of strings, got ${JSON.stringify(value)}`);
+    throw fail(fileName, `__metadata__ must be an object of strings, got ${brief(value)}`);
   }
   for (const [key, v] of Object.entries(value)) {
-    if (typeof v !== 'string') throw fail(fileName, `__metadata__ value ${quote(key)} must be a string, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'string') throw fail(fileName, `__metadata__ value ${quote(key)} must be a string, got ${brief(v)}`);
   }
   return value as Record<string, string>;
 }
 
 function parseTensorInfo(name: string, value: unknown, bufferLength: number, fileName: string): SafetensorsTensorInfo {
-  const where = `tensor ${quote(name)}`;
+  // Built only for an error: a header may list 100,000 tensors.
+  const fail = (problem: string): Error => new Error(`${fileName}: tensor ${quote(name)}: ${problem}`);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw fail(fileName, `${where}: expected an object with dtype, shape and data_offsets, got ${JSON.stringify(value)}`);
+    throw fail(`expected an object with dtype, shape and data_offsets, got ${brief(value)}`);
   }
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
-  if (dtype === undefined) throw fail(fileName, `${where}: missing "dtype"`);
-  if (shape === undefined) throw fail(fileName, `${where}: missing "shape"`);
-  if (offsets === undefined) throw fail(fileName, `${where}: missing "data_offsets"`);
+  if (dtype === undefined) throw fail(`missing "dtype"`);
+  if (shape === undefined) throw fail(`missing "shape"`);
+  if (offsets === undefined) throw fail(`missing "data_offsets"`);
   if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BITS, dtype)) {
-    throw fail(fileName, `${where}: unknown dtype ${JSON.stringify(dtype)}`);
+    throw fail(`unknown dtype ${brief(dtype)}`);
   }
-  if (!Array.isArray(shape)) throw fail(fileName, `${where}: shape must be an array, got ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape)) throw fail(`shape must be an array, got ${brief(shape)}`);
   shape.forEach((d, i) => {
     if (!isNonNegativeInteger(d)) {
-      throw fail(fileName,
-        `${where}: shape ${JSON.stringify(shape)} has dimension ${i} = ${JSON.stringify(d)}; dimensions must be non-negative integers`);
+      throw fail(
+        `shape ${brief(shape)} has dimension ${i} = ${brief(d)}; dimensions must be non-negative integers`);
     }
   });
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger)) {
-    throw fail(fileName, `${where}: data_offsets must be two non-negative integers [begin, end], got ${JSON.stringify(offsets)}`);
+    throw fail(`data_offsets must be two non-negative integers [begin, end], got ${brief(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
-  if (end < begin) throw fail(fileName, `${where}: data_offsets [${begin}, ${end}] end before they begin`);
+  if (end < begin) throw fail(`data_offsets [${begin}, ${end}] end before they begin`);
   if (end > bufferLength) {
-    throw fail(fileName, `${where}: data_offsets [${begin}, ${end}] run past the end of the data buffer (${bufferLength} bytes)`);
+    throw fail(`data_offsets [${begin}, ${end}] run past the end of the data buffer (${bufferLength} bytes)`);
   }
   const bits = numel(shape) * DTYPE_BITS[dtype as SafetensorsDtype];
   if (bits !== 8 * (end - begin)) {
-    throw fail(fileName,
-      `${where}: data_offsets [${begin}, ${end}] span ${end - begin} bytes, but shape ${JSON.stringify(shape)} of ${dtype} needs ${bits / 8}`);
+    throw fail(
+      `data_offsets [${begin}, ${end}] span ${end - begin} bytes, but shape ${brief(shape)} of ${dtype} needs ${bits / 8}`);
   }
   return { dtype: dtype as SafetensorsDtype, shape, dataOffsets: [begin, end] };
 }
@@ -256,9 +295,9 @@ const READERS: Partial<Record<SafetensorsDtype, (view: DataView, i: number) => n
   I64: (v, i) => Number(v.getBigInt64(8 * i, true)),
 };
 
-function decodeToF32(raw: Uint8Array, dtype: SafetensorsDtype, where: string): Float32Array {
+function decodeToF32(raw: Uint8Array, dtype: SafetensorsDtype, where: () => string): Float32Array {
   const read = READERS[dtype];
-  if (!read) throw new Error(`${where} has dtype ${dtype}, which cannot be read (complex and 8/6/4-bit float dtypes are not supported)`);
+  if (!read) throw new Error(`${where()} has dtype ${dtype}, which cannot be read (complex and 8/6/4-bit float dtypes are not supported)`);
   const count = (8 * raw.byteLength) / DTYPE_BITS[dtype];
   // Aligned little-endian F32: one copy straight out of the file's bytes.
   if (dtype === 'F32' && LITTLE_ENDIAN_HOST && raw.byteOffset % 4 === 0) {
@@ -282,7 +321,7 @@ export function parseSafetensors(bytes: Uint8Array, fileName: string): Safetenso
   const tensors = new Map<string, SafetensorsTensor>();
   for (const [name, { dtype, shape, dataOffsets: [begin, end] }] of header.tensors) {
     const raw = bytes.subarray(header.dataStart + begin, header.dataStart + end);
-    tensors.set(name, { dtype, shape, data: decodeToF32(raw, dtype, `${fileName}: tensor ${quote(name)}`) });
+    tensors.set(name, { dtype, shape, data: decodeToF32(raw, dtype, () => `${fileName}: tensor ${quote(name)}`) });
   }
   return { metadata: header.metadata, tensors };
 }

@@ -107,6 +107,10 @@ export function validateConfig(config: VitConfig, source: string): VitConfig {
   if (config.embedDim % config.heads !== 0) throw new Error(`${source}: embedDim ${config.embedDim} is not divisible by heads ${config.heads}`);
   if (!(config.eps > 0)) throw new Error(`${source}: 'eps' must be positive, got ${JSON.stringify(config.eps)}`);
   if (config.prefixTokens !== 1 && config.prefixTokens !== 2) throw new Error(`${source}: 'prefixTokens' must be 1 or 2`);
-  tokenGrid(config, config.imageSize);
+  try {
+    tokenGrid(config, config.imageSize);
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
   return config;
 }

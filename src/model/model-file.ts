@@ -7,6 +7,7 @@
 import type { LabelRemap } from '../data/dataset.js';
 import type { IntensitySpec } from '../data/intensity.js';
 import { validateConfig, type VitConfig } from './config.js';
+import { checkAgainstTensors, checkSchema, ENCODER_FILE, isOptional, object, SEGMENTER_FILE, type TensorShapes } from './model-file-schema.js';
 import type { SegmenterOptions } from './segmenter.js';
 
 export const MODEL_FILE_FORMAT = 'transseg-webgpu';
@@ -54,31 +55,39 @@ export function modelFileMetadata(header: ModelFileHeader): Record<string, strin
   return metadata;
 }
 
-/** The header of one of our files, or null for a foreign safetensors file (no `format` key). */
-export function readModelFileHeader(metadata: Record<string, string>, fileName: string): ModelFileHeader | null {
+/**
+ * The header of one of our files, or null for a foreign safetensors file (no `format` key). Every
+ * field is checked against the schema (model-file-schema.ts) and, when `tensors` are given,
+ * against their shapes, before anything is built from it. Errors name the file and the field.
+ */
+export function readModelFileHeader(metadata: Record<string, string>, fileName: string, tensors?: TensorShapes): ModelFileHeader | null {
   if (metadata.format !== MODEL_FILE_FORMAT) return null;
   if (metadata.version !== MODEL_FILE_VERSION) {
     throw new Error(`${fileName}: model file version '${metadata.version}' is not supported (expected '${MODEL_FILE_VERSION}')`);
   }
-  const parse = <T>(key: string): T => {
-    if (metadata[key] === undefined) throw new Error(`${fileName}: __metadata__ has no '${key}'`);
+  const kind = metadata.kind;
+  if (kind !== 'encoder' && kind !== 'segmenter') {
+    throw new Error(`${fileName}: unknown model file kind '${kind}' (expected 'encoder' or 'segmenter')`);
+  }
+  const schema = kind === 'encoder' ? ENCODER_FILE : SEGMENTER_FILE;
+  const fields: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(schema)) {
+    if (metadata[key] === undefined) {
+      if (isOptional(spec)) continue;
+      throw new Error(`${fileName}: __metadata__ has no '${key}'`);
+    }
     try {
-      return JSON.parse(metadata[key]) as T;
+      fields[key] = JSON.parse(metadata[key]);
     } catch {
       throw new Error(`${fileName}: __metadata__.${key} is not valid JSON`);
     }
-  };
-  const encoder = validateConfig(parse<VitConfig>('encoder'), `${fileName}: __metadata__.encoder`);
-  const provenance = parse<Record<string, unknown>>('provenance');
-  if (metadata.kind === 'encoder') return { kind: 'encoder', encoder, provenance };
-  if (metadata.kind === 'segmenter') {
-    const segmenter = parse<SegmenterOptions>('segmenter');
-    const labels = parse<string[]>('labels');
-    if (!Array.isArray(labels) || labels.length !== segmenter.classes) {
-      throw new Error(`${fileName}: __metadata__.labels must name all ${segmenter.classes} classes`);
-    }
-    return { kind: 'segmenter', encoder, segmenter, labels, modalities: parse('modalities'), preprocessing: parse('preprocessing'),
-      ...(metadata.validationCases !== undefined ? { validationCases: parse<string[]>('validationCases') } : {}), provenance };
   }
-  throw new Error(`${fileName}: unknown model file kind '${metadata.kind}' (expected 'encoder' or 'segmenter')`);
+  checkSchema(fields, object(schema), '__metadata__', fileName);
+  const header = { kind, ...fields } as ModelFileHeader;
+  validateConfig(header.encoder, `${fileName}: __metadata__.encoder`);
+  if (header.kind === 'segmenter' && header.labels.length !== header.segmenter.classes) {
+    throw new Error(`${fileName}: __metadata__.labels must name all ${header.segmenter.classes} classes, it names ${header.labels.length}`);
+  }
+  if (tensors) checkAgainstTensors(header.encoder, header.kind === 'segmenter' ? header.segmenter : null, tensors, fileName);
+  return header;
 }

@@ -90,7 +90,7 @@ async function resolveEncoder(o: RunOptions, inChannels: number, onDownload?: Do
   }
   const weights = await resolveWeights(o.weights, { offline: o.offline, onProgress: onDownload });
   const file = await readSafetensorsFile(weights.path).catch((e) => { throw fileSystemError(e, weights.path, 'read --weights'); });
-  const ours = readModelFileHeader(file.metadata, o.weights);
+  const ours = readModelFileHeader(file.metadata, o.weights, file.tensors);
   if (ours) {
     if (ours.kind !== 'encoder') throw new Error(`train: ${o.weights} is a trained segmenter; give an encoder or a 2-D checkpoint (or use --resume)`);
     const c = ours.encoder;

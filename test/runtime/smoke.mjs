@@ -1,10 +1,12 @@
 // Runtime smoke test, run by .ci/run under Node, Deno and Bun against the built library (dist/):
 // get a device, check one matmul and one backward against hand-computed values, release the
-// device, and exit on its own. Prints the plain 'N passed, N failed' closing line.
+// device, and exit on its own. Also the checked gunzip (src/io/gunzip.ts) NIfTI files go through:
+// a stream from the runtime's own CompressionStream, and the refusal of a damaged CRC32. Prints the plain 'N passed, N failed' closing line.
 import { Gpu } from '../../dist/src/gpu/gpu.js';
 import { Tensor } from '../../dist/src/tensor/tensor.js';
 import { matmul } from '../../dist/src/ops/matmul.js';
 import { backward } from '../../dist/src/autograd/tape.js';
+import { gunzip } from '../../dist/src/io/gunzip.js';
 
 const runtime = typeof Deno !== 'undefined' ? 'deno' : typeof Bun !== 'undefined' ? 'bun' : 'node';
 let passed = 0;
@@ -32,6 +34,18 @@ check('matmul backward dA', await a.grad.read(), [-1.5, 2, 5, -2.5, 6, 9]);
 check('matmul backward dB', await b.grad.read(), [13, 18, 17, 24, 21, 30]);
 check('matmul backward dbias', await bias.grad.read(), [4, 6]);
 gpu.destroy();
+
+const plain = Uint8Array.from({ length: 5000 }, (_, i) => (i * 7) % 251);
+const zipped = new Uint8Array(await new Response(new Blob([plain]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer());
+check('gunzip of a CompressionStream stream', gunzip(zipped, 'smoke.gz', plain.length, 'its size'), plain);
+zipped[zipped.length - 8] ^= 1;
+let refused = 0;
+try {
+  gunzip(zipped, 'smoke.gz', plain.length, 'its size');
+} catch (error) {
+  refused = error.message.startsWith('smoke.gz: corrupt gzip data: CRC32 mismatch') ? 1 : 0;
+}
+check('gunzip refuses a damaged CRC32', [refused], [1]);
 console.log(`${runtime}: ${passed} passed, ${failed} failed`);
 if (failed > 0) {
   if (runtime === 'deno') Deno.exit(1);
