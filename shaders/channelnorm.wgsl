@@ -222,7 +222,7 @@ fn runOf(wid: vec3u, nwg: vec3u, li: u32) -> Run {
 }
 
 @compute @workgroup_size(8)
-fn normalize_runs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+fn normalize_cpu(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                   @builtin(local_invocation_index) li: u32) {
   let r = runOf(wid, nwg, li);
   if (r.start == r.end) { return; }
@@ -231,7 +231,7 @@ fn normalize_runs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
 }
 
 @compute @workgroup_size(8)
-fn grad_input_runs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+fn grad_input_cpu(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                    @builtin(local_invocation_index) li: u32) {
   let r = runOf(wid, nwg, li);
   if (r.start == r.end) { return; }

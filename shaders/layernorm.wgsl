@@ -3,7 +3,7 @@
 // The forward saves mean and rstd per row for the backward. With x̂ = (x − mean)·rstd, g = dy·weight:
 //   dx = rstd · (g − mean(g) − x̂ · mean(g·x̂))        (per row)
 //   dweight = Σ_rows dy·x̂,   dbias = Σ_rows dy       (per column)
-// forward and backward_input have a `_rows` twin for CPU adapters (lavapipe, SwiftShader), where a
+// forward and backward_input have a `_cpu` twin for CPU adapters (lavapipe, SwiftShader), where a
 // workgroup's invocations are SIMD lanes and a barrier is a coroutine switch: one invocation sums a
 // whole row in registers, in 8-invocation workgroups, with no workgroup memory. (backward_params
 // needs only three barriers per workgroup and is as fast there as a barrier-free version.)
@@ -146,7 +146,7 @@ fn pairwise(part: array<f32, 8>) -> f32 {
 }
 
 @compute @workgroup_size(8)
-fn forward_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+fn forward_cpu(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                 @builtin(local_invocation_index) li: u32) {
   let row = linearWorkgroup(wid, nwg) * 8u + li;
   if (row >= p.rows) { return; }
@@ -174,7 +174,7 @@ fn forward_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 }
 
 @compute @workgroup_size(8)
-fn backward_input_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+fn backward_input_cpu(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                        @builtin(local_invocation_index) li: u32) {
   let row = linearWorkgroup(wid, nwg) * 8u + li;
   if (row >= p.rows) { return; }

@@ -9,15 +9,18 @@
 // Forward: `softmax_stats` keeps each pixel's max logit and Σ exp(x − max). A `*_sums` kernel folds
 // the terms of each row (an image b for cross-entropy, a pair (b, k) otherwise) into one vec4 per
 // 4096-element chunk; `sum_partials` folds those chunks again until one vec4 per row is left; a
-// `*_finalize` kernel turns the row sums into the scalar loss. Sums are trees in workgroup memory,
-// so results are deterministic. The .w lane of every sum counts labels that are not an integer in
+// `*_finalize` kernel turns the row sums into the scalar loss. Sums are fixed-order reductions in
+// workgroup memory (shaders/lib/workgroup-reduce.wgsl), so results are deterministic. The .w lane of every sum counts labels that are not an integer in
 // [0, K); when it is non-zero the loss is NaN, and the backward kernels write NaN for those pixels.
 // Backward: one invocation per pixel (per element for focal) writes d logits, or adds to it.
+
+#include "grid.wgsl"
+#include "workgroup-reduce.wgsl"
 
 override ACCUMULATE: bool = false;  // finalize and backward add to binding 1 instead of overwriting it
 
 const WG = 256u;
-const ITEMS = 16u;                  // elements each invocation folds before the tree
+const ITEMS = 16u;                  // elements each invocation folds before the workgroup sum
 const CHUNK = 4096u;                // WG * ITEMS: elements per workgroup in the sums kernels
 
 struct Params {
@@ -40,12 +43,6 @@ struct Params {
 @group(0) @binding(4) var<storage, read> stats: array<vec2f>;          // ce_sums, dice_sums
 @group(0) @binding(4) var<storage, read> gradOut: array<f32>;          // backward: d loss, one value
 @group(0) @binding(5) var<storage, read> rowSums: array<vec4f>;        // dice_backward
-
-var<workgroup> tree: array<vec4f, WG>;
-
-fn linearId(wid: vec3u, nwg: vec3u, li: u32) -> u32 {
-  return (wid.x + wid.y * nwg.x) * WG + li;
-}
 
 // The class of pixel i, or -1 when its label is not an integer in [0, K) (NaN included).
 fn classAt(i: u32) -> i32 {
@@ -86,23 +83,12 @@ fn nan() -> f32 {
   return bitcast<f32>(bits);
 }
 
-// Sums v over the workgroup. Every invocation must call it: it contains barriers.
-fn workgroupSum(li: u32, v: vec4f) -> vec4f {
-  tree[li] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (li < s) { tree[li] += tree[li + s]; }
-    workgroupBarrier();
-  }
-  return tree[0];
-}
-
 // ---- forward ----
 
 @compute @workgroup_size(256)
 fn softmax_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                  @builtin(local_invocation_index) li: u32) {
-  let pix = linearId(wid, nwg, li);
+  let pix = linearWorkgroup(wid, nwg) * WG + li;
   if (pix >= p.B * p.N) { return; }
   outStats[pix] = pixelSoftmax(pix / p.N, pix % p.N);
 }
@@ -125,7 +111,7 @@ fn ce_sums(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
       acc.x += s.x + log(s.y) - logit(b, u32(c), n);
     }
   }
-  let total = workgroupSum(li, acc);
+  let total = workgroupSum4(li, acc);
   if (li == 0u) { outSums[b * nwg.x + wid.x] = total; }
 }
 
@@ -151,7 +137,7 @@ fn dice_sums(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
       acc += vec4f(prob * t, prob, t, 0.0);
     }
   }
-  let total = workgroupSum(li, acc);
+  let total = workgroupSum4(li, acc);
   if (li == 0u) { outSums[r * nwg.x + wid.x] = total; }
 }
 
@@ -173,7 +159,7 @@ fn focal_sums(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
       acc.x += focalTerm(logit(b, k, n), select(0.0, 1.0, u32(c) == k));
     }
   }
-  let total = workgroupSum(li, acc);
+  let total = workgroupSum4(li, acc);
   if (li == 0u) { outSums[r * nwg.x + wid.x] = total; }
 }
 
@@ -188,7 +174,7 @@ fn sum_partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     if (j >= p.count) { break; }
     acc += sums[r * p.count + j];
   }
-  let total = workgroupSum(li, acc);
+  let total = workgroupSum4(li, acc);
   if (li == 0u) { outSums[r * nwg.x + wid.x] = total; }
 }
 
@@ -201,7 +187,7 @@ fn foldRows(li: u32, rows: u32, dice: bool) -> vec4f {
     if (dice) { term = 1.0 - (2.0 * s.x + p.smoothing) / (s.y + s.z + p.smoothing); }
     acc += vec4f(term, 0.0, 0.0, s.w);
   }
-  return workgroupSum(li, acc);
+  return workgroupSum4(li, acc);
 }
 
 fn writeLoss(total: vec4f, count: f32) {
@@ -246,7 +232,7 @@ fn writeNaNs(b: u32, n: u32) {
 @compute @workgroup_size(256)
 fn ce_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                @builtin(local_invocation_index) li: u32) {
-  let pix = linearId(wid, nwg, li);
+  let pix = linearWorkgroup(wid, nwg) * WG + li;
   if (pix >= p.B * p.N) { return; }
   let b = pix / p.N;
   let n = pix % p.N;
@@ -273,7 +259,7 @@ fn diceGradP(r: u32, t: f32) -> f32 {
 @compute @workgroup_size(256)
 fn dice_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                  @builtin(local_invocation_index) li: u32) {
-  let pix = linearId(wid, nwg, li);
+  let pix = linearWorkgroup(wid, nwg) * WG + li;
   if (pix >= p.B * p.N) { return; }
   let b = pix / p.N;
   let n = pix % p.N;
@@ -298,7 +284,7 @@ fn dice_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
 @compute @workgroup_size(256)
 fn focal_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                   @builtin(local_invocation_index) li: u32) {
-  let e = linearId(wid, nwg, li);
+  let e = linearWorkgroup(wid, nwg) * WG + li;
   if (e >= p.B * p.K * p.N) { return; }
   let r = e / p.N;
   let n = e % p.N;

@@ -105,7 +105,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
 // clamped into the matrices once, before the k loop, instead of branching inside it; results
 // outside C are simply not written.
 @compute @workgroup_size(8, 8)
-fn matmul_registers(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn matmul_cpu(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let batch = p.batch0 + wid.z;
   let r = wid.y * 64u + lid.y;
   let c = wid.x * 64u + lid.x;

@@ -1,16 +1,15 @@
 // Optimiser kernels: the fused AdamW update over a parameter arena, the global gradient norm with
 // PyTorch's clip coefficient, and two helpers (zero fill, scale by the coefficient).
-// All 1-D grids may exceed 65535 workgroups: the linear workgroup is wid.x + wid.y * nwg.x.
+// All 1-D grids may exceed 65535 workgroups: the linear workgroup is linearWorkgroup (lib/grid.wgsl).
+
+#include "grid.wgsl"
+#include "workgroup-reduce.wgsl"
 
 override CLIP: bool = false;  // adamw: multiply the gradient by the clip coefficient first
 
 const WG = 256u;
-const ITEMS = 16u;            // sumsq_partial: elements each invocation folds before the tree
+const ITEMS = 16u;            // sumsq_partial: elements each invocation folds before the workgroup sum
 const CHUNK = 4096u;          // WG * ITEMS: elements per workgroup in sumsq_partial
-
-fn linearId(wid: vec3u, nwg: vec3u, li: u32) -> u32 {
-  return (wid.x + wid.y * nwg.x) * WG + li;
-}
 
 // ---- AdamW (torch.optim.AdamW, decoupled weight decay) ----
 
@@ -38,7 +37,7 @@ struct AdamParams {
 @compute @workgroup_size(256)
 fn adamw(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
          @builtin(local_invocation_index) li: u32) {
-  let i = linearId(wid, nwg, li);
+  let i = linearWorkgroup(wid, nwg) * WG + li;
   if (i >= ap.n) { return; }
   var g = grad[i];
   if (CLIP) { g *= clipCoef[0]; }
@@ -65,24 +64,11 @@ struct NormParams {
 @group(0) @binding(2) var<storage, read_write> coefOut: array<f32>;    // clip_coef: [coefficient]
 @group(0) @binding(3) var<storage, read> partialsIn: array<f32>;       // clip_coef
 
-var<workgroup> tree: array<f32, WG>;
-
-// Sums v over the workgroup. Every invocation must call it: it contains barriers.
-fn workgroupSum(li: u32, v: f32) -> f32 {
-  tree[li] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (li < s) { tree[li] += tree[li + s]; }
-    workgroupBarrier();
-  }
-  return tree[0];
-}
-
 // Σ g² over one 4096-element chunk of a gradient -> partials[base + chunk].
 @compute @workgroup_size(256)
 fn sumsq_partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                  @builtin(local_invocation_index) li: u32) {
-  let chunk = wid.x + wid.y * nwg.x;
+  let chunk = linearWorkgroup(wid, nwg);
   if (chunk * CHUNK >= np.n) { return; }  // the split grid's spare workgroups (uniform per workgroup)
   var acc = 0.0;
   for (var i = 0u; i < ITEMS; i++) {
@@ -118,13 +104,13 @@ struct RangeParams { n: u32 }
 @compute @workgroup_size(256)
 fn fill_zero(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
              @builtin(local_invocation_index) li: u32) {
-  let i = linearId(wid, nwg, li);
+  let i = linearWorkgroup(wid, nwg) * WG + li;
   if (i < rp.n) { data[i] = 0.0; }
 }
 
 @compute @workgroup_size(256)
 fn scale(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
          @builtin(local_invocation_index) li: u32) {
-  let i = linearId(wid, nwg, li);
+  let i = linearWorkgroup(wid, nwg) * WG + li;
   if (i < rp.n) { data[i] *= coef[0]; }
 }

@@ -11,7 +11,7 @@ struct Params {
   OH: u32,       // output height
   OW: u32,       // output width
   total: u32,    // invocations needed: output elements (forward) or input elements (backward);
-                 // output rows in upsample_bilinear_rows
+                 // output rows in upsample_bilinear_cpu
   scaleH: f32,   // H / OH rounded to f32, as PyTorch computes it
   scaleW: f32,   // W / OW
 }
@@ -107,7 +107,7 @@ fn upsample_bilinear_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
 // once per row, not per pixel. Invocation li of linear workgroup w takes row 8w + li. (The
 // backward's divisions are a small part of its gather loops; it is as fast as a per-row version.)
 @compute @workgroup_size(8)
-fn upsample_bilinear_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+fn upsample_bilinear_cpu(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                           @builtin(local_invocation_index) li: u32) {
   let r = linearWorkgroup(wid, nwg) * 8u + li;
   if (r >= p.total) { return; }

@@ -5,6 +5,7 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { gradCheck, expectClose } from './helpers/check.js';
 import { testGpu, testGpuVariant } from './helpers/gpu.js';
 import { randn, uniform } from './helpers/random.js';
+import { type Stats, statsRef, normalizeRef, instanceNormGradRef } from './reference/channelnorm.js';
 
 // x̂ = (x − mean)·invStd with the mean and variance summed in f32 over ≤ 646 values: relative
 // errors of a few 1e-7, times |x̂·weight| ≲ 10.
@@ -12,44 +13,6 @@ const FORWARD = { atol: 2e-6, rtol: 1e-6 };
 // Gradients come from the same f32 sums and cancel in dy − mean(dy) − x̂·mean(dy·x̂); the smooth
 // f64 central difference is exact to ~1e-9. Weight and bias gradients sum ≤ 646 terms (|sum| ≲ 30).
 const GRAD = { atol: 2e-6, rtol: 2e-6 };
-
-interface Stats {
-  mean: Float64Array;
-  variance: Float64Array;
-}
-
-/** Element k of group g in a tensor viewed as [outer, groups, inner], as the kernels view it. */
-function at(g: number, k: number, groups: number, inner: number): number {
-  const o = Math.floor(k / inner);
-  return (o * groups + g) * inner + (k % inner);
-}
-
-/** Mean and biased variance of each group, in f64. */
-function statsRef(x: ArrayLike<number>, outer: number, groups: number, inner: number): Stats {
-  const n = outer * inner;
-  const mean = new Float64Array(groups);
-  const variance = new Float64Array(groups);
-  for (let g = 0; g < groups; g++) {
-    for (let k = 0; k < n; k++) mean[g] += x[at(g, k, groups, inner)] / n;
-    for (let k = 0; k < n; k++) variance[g] += (x[at(g, k, groups, inner)] - mean[g]) ** 2 / n;
-  }
-  return { mean, variance };
-}
-
-function normalizeRef(
-  x: ArrayLike<number>, outer: number, groups: number, inner: number, s: Stats, eps: number,
-  weight?: ArrayLike<number>, bias?: ArrayLike<number>,
-): Float64Array {
-  const y = new Float64Array(x.length);
-  for (let g = 0; g < groups; g++) {
-    const invStd = 1 / Math.sqrt(s.variance[g] + eps);
-    for (let k = 0; k < outer * inner; k++) {
-      const i = at(g, k, groups, inner);
-      y[i] = (x[i] - s.mean[g]) * invStd * (weight ? weight[g] : 1) + (bias ? bias[g] : 0);
-    }
-  }
-  return y;
-}
 
 /** The elementwise kernels: one invocation per element (GPU) or per run of a plane (CPU adapter). */
 const variant = (cpu: boolean) => (cpu ? 'run-per-invocation' : 'element-per-invocation');
@@ -184,25 +147,6 @@ describe('batchNorm2d', () => {
     expect(() => batchNorm2d(single, c3, c3, state, { training: true })).toThrow(/batchNorm2d: training needs more than one value per channel/);
   });
 });
-
-/** The instance-norm input gradient in closed form: invStd/n·(n·dy − Σdy − x̂·Σ dy·x̂) per group. */
-function instanceNormGradRef(x: ArrayLike<number>, dy: ArrayLike<number>, groups: number, inner: number, eps: number): Float64Array {
-  const s = statsRef(x, 1, groups, inner);
-  const dx = new Float64Array(x.length);
-  for (let g = 0; g < groups; g++) {
-    const inv = 1 / Math.sqrt(s.variance[g] + eps);
-    let sumDy = 0, sumDyXhat = 0;
-    for (let k = g * inner; k < (g + 1) * inner; k++) {
-      sumDy += dy[k];
-      sumDyXhat += dy[k] * (x[k] - s.mean[g]) * inv;
-    }
-    for (let k = g * inner; k < (g + 1) * inner; k++) {
-      const xhat = (x[k] - s.mean[g]) * inv;
-      dx[k] = (inv / inner) * (inner * dy[k] - sumDy - xhat * sumDyXhat);
-    }
-  }
-  return dx;
-}
 
 describe('instanceNorm2d', () => {
   const shapes = [[2, 3, 4, 5], [2, 3, 17, 19], [1, 1, 1, 2], [1, 2, 16, 17], [3, 1, 5, 1]];

@@ -13,7 +13,7 @@ import { relativePositionIndex } from '../src/model/relative-position-index.js';
 import { parseSafetensors, type SafetensorsFile, type SafetensorsTensor } from '../src/io/safetensors.js';
 import { PRESETS, type VitConfig } from '../src/model/config.js';
 import { expectClose } from './helpers/check.js';
-import { geluRef } from './helpers/reference.js';
+import { geluRef } from './reference/elementwise.js';
 
 interface GoldenTensor { shape: number[]; data: number[] }
 interface GoldenModel {

@@ -5,27 +5,12 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { gradCheck, expectClose } from './helpers/check.js';
 import { testGpu } from './helpers/gpu.js';
 import { randn } from './helpers/random.js';
+import { dropoutRef, kept } from './reference/dropout.js';
 
 // Kept elements are x times the f32 scale 1/(1 − p), rounded once: within 1 ulp (1.2e-7) of x/(1 − p).
 const SCALED = { atol: 0, rtol: 2.4e-7 };
 // The function is linear: its gradient is the same mask and scale, and the f64 difference is exact.
 const GRAD = { atol: 1e-9, rtol: 2.4e-7 };
-
-/** XXH32 of one 4-byte word, as shaders/dropout.wgsl computes it. */
-function xxhash32(seed: number, value: number): number {
-  let h = (seed + 374761393 + 4) >>> 0;
-  h = (h + Math.imul(value, 3266489917)) >>> 0;
-  h = Math.imul((h << 17) | (h >>> 15), 668265263) >>> 0;
-  h = Math.imul(h ^ (h >>> 15), 2246822519) >>> 0;
-  h = Math.imul(h ^ (h >>> 13), 3266489917) >>> 0;
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-const kept = (seed: number, draw: number, p: number) => xxhash32(seed, draw) >>> 8 >= Math.round(p * 2 ** 24);
-
-function dropoutRef(x: ArrayLike<number>, p: number, seed: number, group: number): Float64Array {
-  return Float64Array.from(x, (v, i) => (kept(seed, Math.floor(i / group), p) ? v / (1 - p) : 0));
-}
 
 /** |observed − expected| of a fraction over n Bernoulli(q) draws, in standard deviations. */
 function sigmas(observed: number, q: number, n: number): number {

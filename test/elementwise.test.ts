@@ -6,7 +6,7 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { expectClose, gradCheck, type Tolerance } from './helpers/check.js';
 import { testGpu } from './helpers/gpu.js';
 import { randn, rng, uniform } from './helpers/random.js';
-import { erfcRef, geluRef } from './helpers/reference.js';
+import { binaryRef, erfcRef, geluGradRef, geluRef } from './reference/elementwise.js';
 
 // add, sub, mul: the exact result of two f32 operands rounded once is within half an ulp
 // (2⁻²⁴·|ref|; a cancelling sum is exact); 1.2e-7 allows one ulp.
@@ -16,52 +16,6 @@ const DIVISION: Tolerance = { atol: 0, rtol: 3e-7 };
 // Gradients of broadcast operands sum up to 300 products: f32 summation error ~sqrt(n)·6e-8·|terms|,
 // up to ~1e-6; the f64 central differences are exact to ~1e-9 for these (at most cubic) functions.
 const GRAD: Tolerance = { atol: 1e-6, rtol: 1e-6 };
-
-// ---- f64 references --------------------------------------------------------------------------
-
-/** Row-major strides of `shape` read as broadcast to `target` (0 along broadcast dims). */
-function stridesIn(shape: number[], target: number[]): number[] {
-  const lead = target.length - shape.length;
-  let s = 1;
-  const out = new Array<number>(target.length).fill(0);
-  for (let d = target.length - 1; d >= lead; d--) {
-    out[d] = shape[d - lead] === 1 ? 0 : s;
-    s *= shape[d - lead];
-  }
-  return out;
-}
-
-function broadcastRef(aShape: number[], bShape: number[]): number[] {
-  const rank = Math.max(aShape.length, bShape.length);
-  return Array.from({ length: rank }, (_, i) => {
-    const da = aShape[i - (rank - aShape.length)] ?? 1;
-    const db = bShape[i - (rank - bShape.length)] ?? 1;
-    return da === 1 ? db : da;
-  });
-}
-
-function binaryRef(f: (x: number, y: number) => number, aShape: number[], bShape: number[]) {
-  const shape = broadcastRef(aShape, bShape);
-  const sa = stridesIn(aShape, shape);
-  const sb = stridesIn(bShape, shape);
-  const n = shape.reduce((p, d) => p * d, 1);
-  return ([a, b]: Float64Array[]) => {
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      let rest = i, ia = 0, ib = 0;
-      for (let d = shape.length - 1; d >= 0; d--) {
-        const c = rest % shape[d];
-        rest = Math.floor(rest / shape[d]);
-        ia += c * sa[d];
-        ib += c * sb[d];
-      }
-      out[i] = f(a[ia], b[ib]);
-    }
-    return out;
-  };
-}
-
-const geluGradRef = (x: number) => 0.5 * erfcRef(-x / Math.SQRT2) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
 
 /** n values with 0.5 <= |v| < 2 and random signs: safe divisors. */
 function awayFromZero(n: number, seed: number): Float32Array {

@@ -6,6 +6,7 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { gradCheck, expectClose } from './helpers/check.js';
 import { testGpu, testGpuVariant } from './helpers/gpu.js';
 import { randn, uniform } from './helpers/random.js';
+import { layerNormRef } from './reference/layernorm.js';
 
 // Outputs of order 1-3: mean and variance are tree sums over ≤ 300 terms (~8 roundings each), so
 // x̂ is good to a few 2⁻²⁴ relative; then one multiply-add by weight and bias.
@@ -16,19 +17,6 @@ const GRAD = { atol: 2e-6, rtol: 1e-5 };
 
 /** The GPU kernels (a workgroup per row, tree sums) or the CPU-adapter ones (an invocation per row). */
 const variant = (cpu: boolean) => (cpu ? 'row-per-invocation' : 'workgroup-per-row');
-
-/** nn.LayerNorm over rows of length C, in f64. */
-function layerNormRef([x, w, b]: Float64Array[], C: number, eps: number): Float64Array {
-  const y = new Float64Array(x.length);
-  for (let r = 0; r < x.length / C; r++) {
-    const row = x.subarray(r * C, (r + 1) * C);
-    const mean = row.reduce((s, v) => s + v, 0) / C;
-    const variance = row.reduce((s, v) => s + (v - mean) ** 2, 0) / C;
-    const rstd = 1 / Math.sqrt(variance + eps);
-    for (let i = 0; i < C; i++) y[r * C + i] = (row[i] - mean) * rstd * w[i] + b[i];
-  }
-  return y;
-}
 
 describe('layerNorm', () => {
   const cases: [string, number[], number][] = [

@@ -5,6 +5,7 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { gradCheck, expectClose } from './helpers/check.js';
 import { testGpu } from './helpers/gpu.js';
 import { randn, rng } from './helpers/random.js';
+import { maxPoolRef, adaptiveAvgRef, adaptiveAvgGradRef } from './reference/pool.js';
 
 // Max pooling copies values and routes gradients unchanged: exact.
 const EXACT = { atol: 0, rtol: 0 };
@@ -23,53 +24,6 @@ function distinct(n: number, seed: number): Float32Array {
     [v[i], v[j]] = [v[j], v[i]];
   }
   return v;
-}
-
-function maxPoolRef(x: ArrayLike<number>, planes: number, H: number, W: number): Float64Array {
-  const OH = Math.floor(H / 2), OW = Math.floor(W / 2);
-  const y = new Float64Array(planes * OH * OW);
-  for (let pl = 0; pl < planes; pl++) {
-    for (let oh = 0; oh < OH; oh++) {
-      for (let ow = 0; ow < OW; ow++) {
-        const at = (dh: number, dw: number) => x[(pl * H + 2 * oh + dh) * W + 2 * ow + dw];
-        y[(pl * OH + oh) * OW + ow] = Math.max(at(0, 0), at(0, 1), at(1, 0), at(1, 1));
-      }
-    }
-  }
-  return y;
-}
-
-const binStart = (i: number, size: number, bins: number) => Math.floor((i * size) / bins);
-const binEnd = (i: number, size: number, bins: number) => Math.ceil(((i + 1) * size) / bins);
-
-function adaptiveAvgRef(x: ArrayLike<number>, planes: number, H: number, W: number, bins: number): Float64Array {
-  const y = new Float64Array(planes * bins * bins);
-  for (let pl = 0; pl < planes; pl++) {
-    for (let i = 0; i < bins; i++) {
-      for (let j = 0; j < bins; j++) {
-        let sum = 0;
-        const [h0, h1, w0, w1] = [binStart(i, H, bins), binEnd(i, H, bins), binStart(j, W, bins), binEnd(j, W, bins)];
-        for (let h = h0; h < h1; h++) for (let w = w0; w < w1; w++) sum += x[(pl * H + h) * W + w];
-        y[(pl * bins + i) * bins + j] = sum / ((h1 - h0) * (w1 - w0));
-      }
-    }
-  }
-  return y;
-}
-
-/** The transpose of adaptiveAvgRef: each bin's gradient spread evenly over the inputs it covers. */
-function adaptiveAvgGradRef(dy: ArrayLike<number>, planes: number, H: number, W: number, bins: number): Float64Array {
-  const dx = new Float64Array(planes * H * W);
-  for (let pl = 0; pl < planes; pl++) {
-    for (let i = 0; i < bins; i++) {
-      for (let j = 0; j < bins; j++) {
-        const [h0, h1, w0, w1] = [binStart(i, H, bins), binEnd(i, H, bins), binStart(j, W, bins), binEnd(j, W, bins)];
-        const g = dy[(pl * bins + i) * bins + j] / ((h1 - h0) * (w1 - w0));
-        for (let h = h0; h < h1; h++) for (let w = w0; w < w1; w++) dx[(pl * H + h) * W + w] += g;
-      }
-    }
-  }
-  return dx;
 }
 
 describe('maxPool2d', () => {

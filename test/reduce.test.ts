@@ -5,6 +5,7 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { expectClose, gradCheck, type Tolerance } from './helpers/check.js';
 import { testGpu } from './helpers/gpu.js';
 import { randn } from './helpers/random.js';
+import { sumRef, broadcastRef } from './reference/reduce.js';
 
 // Sums of up to 600 unit-normal f32 terms, a strided share per invocation then a tree: the
 // rounding error stays near 6e-8·sqrt(n)·typical partial sum, a few 1e-6 at n = 600.
@@ -14,49 +15,6 @@ const SUM: Tolerance = { atol: 2e-6, rtol: 1e-6 };
 const GRAD: Tolerance = { atol: 2e-9, rtol: 2.4e-7 };
 
 // ---- f64 reference ---------------------------------------------------------------------------
-
-/** Sums over `axes` of a row-major `shape`; the result lists the kept coordinates in row-major order. */
-function sumRef(x: ArrayLike<number>, shape: number[], axes: number[], scale = 1): Float64Array {
-  const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  const out = new Float64Array(kept.reduce((p, d) => p * d, 1));
-  const n = shape.reduce((p, d) => p * d, 1);
-  for (let i = 0; i < n; i++) {
-    let rest = i;
-    let o = 0;
-    let step = 1;
-    for (let d = shape.length - 1; d >= 0; d--) {
-      const c = rest % shape[d];
-      rest = Math.floor(rest / shape[d]);
-      if (!axes.includes(d)) {
-        o += c * step;
-        step *= shape[d];
-      }
-    }
-    out[o] += x[i];
-  }
-  return out.map((v) => v * scale);
-}
-
-/** x (row-major `shape`) broadcast to `target` under NumPy's rules. */
-function broadcastRef(x: ArrayLike<number>, shape: number[], target: number[]): Float64Array {
-  const lead = target.length - shape.length;
-  const n = target.reduce((p, d) => p * d, 1);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let rest = i;
-    let src = 0;
-    let step = 1;
-    for (let d = target.length - 1; d >= lead; d--) {
-      const c = rest % target[d];
-      rest = Math.floor(rest / target[d]);
-      const size = shape[d - lead];
-      if (size !== 1) src += c * step;
-      step *= size;
-    }
-    out[i] = x[src];
-  }
-  return out;
-}
 
 const allAxes = (shape: number[]) => shape.map((_, d) => d);
 const positive = (axes: number[], rank: number) => axes.map((a) => (a < 0 ? a + rank : a));

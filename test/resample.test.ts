@@ -5,6 +5,7 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { gradCheck, expectClose } from './helpers/check.js';
 import { testGpu, testGpuVariant } from './helpers/gpu.js';
 import { randn } from './helpers/random.js';
+import { bilinearRef, bilinearGradRef } from './reference/resample.js';
 
 // Outputs are 4-tap convex combinations of the inputs summed in f32 (coordinates are modelled in
 // f32 by the reference): a few ulp of max|x| ≈ 4, i.e. under 1e-6.
@@ -12,54 +13,6 @@ const FORWARD = { atol: 1e-6, rtol: 5e-7 };
 // Each input gradient sums up to (2·ratio + 2)² ≈ 150 weighted terms in f32 (~1e-6 at |grad| ≈ 5);
 // the function is linear, so the f64 central difference is exact to ~1e-10.
 const GRAD = { atol: 3e-6, rtol: 2e-6 };
-
-/**
- * Along one axis: the two input indices output o reads and their weights. The source coordinate is
- * rounded to f32 step by step, as PyTorch computes it: at 4097 outputs its f32 rounding alone moves
- * the weights by ~2e-6, more than the rest of the arithmetic.
- */
-function taps(o: number, inSize: number, outSize: number): [number, number, number, number] {
-  const f = Math.fround;
-  const scale = f(inSize / outSize);
-  const src = Math.max(f(f(scale * (o + 0.5)) - 0.5), 0);
-  const i0 = Math.min(Math.floor(src), inSize - 1);
-  const l1 = Math.min(Math.max(src - i0, 0), 1);
-  return [i0, Math.min(i0 + 1, inSize - 1), 1 - l1, l1];
-}
-
-function bilinearRef(x: ArrayLike<number>, planes: number, H: number, W: number, OH: number, OW: number): Float64Array {
-  const y = new Float64Array(planes * OH * OW);
-  for (let pl = 0; pl < planes; pl++) {
-    for (let oh = 0; oh < OH; oh++) {
-      const [h0, h1, a0, a1] = taps(oh, H, OH);
-      for (let ow = 0; ow < OW; ow++) {
-        const [w0, w1, b0, b1] = taps(ow, W, OW);
-        const at = (h: number, w: number) => x[(pl * H + h) * W + w];
-        y[(pl * OH + oh) * OW + ow] = a0 * (b0 * at(h0, w0) + b1 * at(h0, w1)) + a1 * (b0 * at(h1, w0) + b1 * at(h1, w1));
-      }
-    }
-  }
-  return y;
-}
-
-/** The transpose of bilinearRef: scatters each output gradient into the four inputs it read. */
-function bilinearGradRef(dy: ArrayLike<number>, planes: number, H: number, W: number, OH: number, OW: number): Float64Array {
-  const dx = new Float64Array(planes * H * W);
-  for (let pl = 0; pl < planes; pl++) {
-    for (let oh = 0; oh < OH; oh++) {
-      const [h0, h1, a0, a1] = taps(oh, H, OH);
-      for (let ow = 0; ow < OW; ow++) {
-        const [w0, w1, b0, b1] = taps(ow, W, OW);
-        const g = dy[(pl * OH + oh) * OW + ow];
-        dx[(pl * H + h0) * W + w0] += a0 * b0 * g;
-        dx[(pl * H + h0) * W + w1] += a0 * b1 * g;
-        dx[(pl * H + h1) * W + w0] += a1 * b0 * g;
-        dx[(pl * H + h1) * W + w1] += a1 * b1 * g;
-      }
-    }
-  }
-  return dx;
-}
 
 /** The GPU forward (an invocation per pixel) or the CPU adapters' (an invocation per row). */
 const variant = (cpu: boolean) => (cpu ? 'row-per-invocation forward' : 'pixel-per-invocation forward');

@@ -4,6 +4,7 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { gradCheck, expectClose } from './helpers/check.js';
 import { testGpu } from './helpers/gpu.js';
 import { randn } from './helpers/random.js';
+import { softmaxRef } from './reference/softmax.js';
 
 // Probabilities: f32 exp (a few ulps) times 1/Σ over ≤ 1025 terms summed as a tree (~10 roundings):
 // a few 2⁻²⁴ relative per element.
@@ -12,19 +13,6 @@ const PROBS = { atol: 1e-9, rtol: 1e-6 };
 const LOGPROBS = { atol: 2e-6, rtol: 1e-6 };
 // Gradients: one more reduction (Σ dy·y) of the same length; central differences are exact to ~1e-10.
 const GRAD = { atol: 1e-6, rtol: 1e-5 };
-
-/** Softmax (or log-softmax) of each length-L row, in f64. */
-function softmaxRef(x: Float64Array, L: number, log: boolean): Float64Array {
-  const y = new Float64Array(x.length);
-  for (let r = 0; r < x.length / L; r++) {
-    const row = x.subarray(r * L, (r + 1) * L);
-    const m = Math.max(...row);
-    let s = 0;
-    for (const v of row) s += Math.exp(v - m);
-    for (let i = 0; i < L; i++) y[r * L + i] = log ? row[i] - m - Math.log(s) : Math.exp(row[i] - m) / s;
-  }
-  return y;
-}
 
 /** Standard-normal values plus an offset, rounded to f32 (what the GPU sees). */
 function shifted(n: number, seed: number, offset: number): Float32Array {

@@ -34,3 +34,9 @@ fn workgroupSum(li: u32, v: f32) -> f32 {
 fn workgroupMax(li: u32, v: f32) -> f32 {
   return workgroupReduce(li, v, true);
 }
+
+// The four lanes of v summed each as workgroupSum does (twelve barriers; for kernels that run
+// once per step, such as the losses, simpler than a vec4 copy of the reduction).
+fn workgroupSum4(li: u32, v: vec4f) -> vec4f {
+  return vec4f(workgroupSum(li, v.x), workgroupSum(li, v.y), workgroupSum(li, v.z), workgroupSum(li, v.w));
+}

@@ -33,16 +33,19 @@ function params(l: Layout, eps: number, momentum = 0): ArrayBuffer {
   return uniforms([l.outer, l.groups, l.inner], [eps, momentum]);
 }
 
-/** Elements per run of the `_runs` kernels for CPU adapters (RUN in channelnorm.wgsl). */
+/** Elements per run of the `_cpu` kernels for CPU adapters (RUN in channelnorm.wgsl). */
 const RUN = 64;
+
+/** The elementwise kernels and their twins for CPU adapters. */
+const CPU_TWIN = { normalize: 'normalize_cpu', grad_input: 'grad_input_cpu' } as const;
 
 /**
  * An elementwise kernel over x: one invocation per element in workgroups of 256 on a GPU; on a CPU
- * adapter its `_runs` twin, one invocation per run of RUN elements of a plane, 8 to a workgroup.
+ * adapter its `_cpu` twin, one invocation per run of RUN elements of a plane, 8 to a workgroup.
  */
-function elementwise(x: Tensor, entry: string, l: Layout): Pick<DispatchSpec, 'entry' | 'workgroups'> {
+function elementwise(x: Tensor, entry: keyof typeof CPU_TWIN, l: Layout): Pick<DispatchSpec<'channelnorm'>, 'entry' | 'workgroups'> {
   if (!x.gpu.info.cpu) return { entry, workgroups: Math.ceil(x.size / 256) };
-  return { entry: `${entry}_runs`, workgroups: Math.ceil((l.outer * l.groups * Math.ceil(l.inner / RUN)) / 8) };
+  return { entry: CPU_TWIN[entry], workgroups: Math.ceil((l.outer * l.groups * Math.ceil(l.inner / RUN)) / 8) };
 }
 
 /** Mean and biased variance of every group. */

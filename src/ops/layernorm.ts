@@ -30,7 +30,7 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number):
   if (rows > 0) {
     x.gpu.dispatch({
       shader: 'layernorm',
-      entry: cpu ? 'forward_rows' : 'forward',
+      entry: cpu ? 'forward_cpu' : 'forward',
       uniforms: params,
       buffers: [x, weight, bias, y, mean, rstd],
       workgroups: rowWorkgroups,
@@ -48,7 +48,7 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number):
       if (rows > 0) {
         dy.gpu.dispatch({
           shader: 'layernorm',
-          entry: cpu ? 'backward_input_rows' : 'backward_input',
+          entry: cpu ? 'backward_input_cpu' : 'backward_input',
           uniforms: params,
           buffers: [dy, xs, w, m, r, dx],
           workgroups: rowWorkgroups,

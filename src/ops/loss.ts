@@ -5,13 +5,17 @@
 // The target lives on the GPU, so it is checked there, not here: a value that is not an integer in
 // [0, K) makes the loss NaN (and d logits NaN at those pixels), which the caller sees on read-back.
 
-import { uniforms } from '../gpu/gpu.js';
+import { uniforms, type ShaderEntries } from '../gpu/gpu.js';
 import { record } from '../autograd/tape.js';
 import { numel, Tensor } from '../tensor/tensor.js';
 
 type Term = 'ce' | 'dice' | 'focal';
 
 interface TermInfo {
+  /** Its kernels in loss.wgsl. */
+  sums: ShaderEntries['loss'];
+  finalize: ShaderEntries['loss'];
+  backward: ShaderEntries['loss'];
   /** The rows its sums kernel folds: an image b, or a pair (b, k). */
   rows: (s: LossShape) => number;
   /** Whether the sums kernel reads the per-pixel softmax statistics. */
@@ -21,9 +25,18 @@ interface TermInfo {
 }
 
 const TERMS: Record<Term, TermInfo> = {
-  ce: { rows: (s) => s.B, softmax: true, backwardThreads: (s) => s.B * s.N },
-  dice: { rows: (s) => s.B * s.K, softmax: true, backwardThreads: (s) => s.B * s.N },
-  focal: { rows: (s) => s.B * s.K, softmax: false, backwardThreads: (s) => s.B * s.K * s.N },
+  ce: {
+    sums: 'ce_sums', finalize: 'ce_finalize', backward: 'ce_backward',
+    rows: (s) => s.B, softmax: true, backwardThreads: (s) => s.B * s.N,
+  },
+  dice: {
+    sums: 'dice_sums', finalize: 'dice_finalize', backward: 'dice_backward',
+    rows: (s) => s.B * s.K, softmax: true, backwardThreads: (s) => s.B * s.N,
+  },
+  focal: {
+    sums: 'focal_sums', finalize: 'focal_finalize', backward: 'focal_backward',
+    rows: (s) => s.B * s.K, softmax: false, backwardThreads: (s) => s.B * s.K * s.N,
+  },
 };
 
 /** Elements one workgroup of a sums kernel folds (CHUNK in loss.wgsl). */
@@ -116,7 +129,7 @@ function segmentationLoss(op: string, terms: Term[], logits: Tensor, target: Ten
     const partials = Tensor.empty(gpu, [rows, chunks, 4]);
     gpu.dispatch({
       shader: 'loss',
-      entry: `${term}_sums`,
+      entry: TERMS[term].sums,
       uniforms: u,
       buffers: stats && TERMS[term].softmax ? [partials, logits, target, stats] : [partials, logits, target],
       workgroups: [chunks, rows, 1],
@@ -124,7 +137,7 @@ function segmentationLoss(op: string, terms: Term[], logits: Tensor, target: Ten
     const sums = reduceRows(partials, s, settings);
     gpu.dispatch({
       shader: 'loss',
-      entry: `${term}_finalize`,
+      entry: TERMS[term].finalize,
       constants: { ACCUMULATE: i > 0 ? 1 : 0 },
       uniforms: u,
       buffers: [loss, sums],
@@ -146,7 +159,7 @@ function segmentationLoss(op: string, terms: Term[], logits: Tensor, target: Ten
       terms.forEach((term, i) => {
         gpu.dispatch({
           shader: 'loss',
-          entry: `${term}_backward`,
+          entry: TERMS[term].backward,
           constants: { ACCUMULATE: i > 0 ? 1 : 0 },
           uniforms: u,
           buffers: term === 'dice' ? [dx, x, labels, gradOut, rowSums] : [dx, x, labels, gradOut],

@@ -44,24 +44,20 @@ function dims(a: Tensor, b: Tensor, o: MatmulOptions): Dims {
   return { batch, M, K, N, sharedB };
 }
 
-interface Kernel {
-  shader: string;
-  entry: string;
-  /** Side of the square tile of C one workgroup computes. */
-  tile: number;
-}
+type Kernel = { shader: 'matmul'; entry: 'matmul' | 'matmul_cpu' } | { shader: 'matmul-subgroups'; entry: 'matmul_subgroups' };
 
 /**
  * Workgroup-memory tiles on a GPU. On a CPU adapter, subgroup broadcasts and vec4 loads when the
  * device has subgroups and each operand's contiguous dimension (k for A, m for Aᵀ, n for B, k for
- * Bᵀ) is a multiple of 4; registers and scalar loads otherwise.
+ * Bᵀ) is a multiple of 4; registers and scalar loads otherwise. `tile` is the side of the square
+ * tile of C one workgroup computes.
  */
-function kernel(gpu: Gpu, d: Dims, o: MatmulOptions): Kernel {
+function kernel(gpu: Gpu, d: Dims, o: MatmulOptions): Kernel & { tile: number } {
   if (!gpu.info.cpu) return { shader: 'matmul', entry: 'matmul', tile: 64 };
   const vec4A = (o.transA ? d.M : d.K) % 4 === 0;
   const vec4B = (o.transB ? d.K : d.N) % 4 === 0;
   if (vec4A && vec4B && cpuSubgroups(gpu)) return { shader: 'matmul-subgroups', entry: 'matmul_subgroups', tile: 32 };
-  return { shader: 'matmul', entry: 'matmul_registers', tile: 64 };
+  return { shader: 'matmul', entry: 'matmul_cpu', tile: 64 };
 }
 
 /** The kernel alone, recording nothing. */

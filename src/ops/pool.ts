@@ -1,12 +1,12 @@
 // Pooling on NCHW tensors: maxPool2d (2×2 window, stride 2) and adaptiveAvgPool2d, with their
 // backward rules.
 
-import { uniforms } from '../gpu/gpu.js';
+import { uniforms, type ShaderEntries } from '../gpu/gpu.js';
 import { record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** Runs one pooling kernel over [B·C, H, W] planes; `threads` is the number of elements it writes. */
-function launch(entry: string, buffers: Tensor[], H: number, W: number, OH: number, OW: number, threads: number): void {
+function launch(entry: ShaderEntries['pool'], buffers: Tensor[], H: number, W: number, OH: number, OW: number, threads: number): void {
   buffers[0].gpu.dispatch({
     shader: 'pool',
     entry,

@@ -1,7 +1,7 @@
 // upsampleBilinear: F.interpolate(x, size, mode='bilinear', align_corners=False) on NCHW tensors,
 // for any ratio (up or down), and its backward rule.
 
-import { uniforms } from '../gpu/gpu.js';
+import { uniforms, type ShaderEntries } from '../gpu/gpu.js';
 import { record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -13,15 +13,16 @@ interface Sizes {
 }
 
 /**
- * Runs one of the two kernels, writing `output`: one invocation per element, in workgroups of 256.
- * With `rows`, the kernel's `_rows` twin runs instead: one invocation per row, 8 to a workgroup.
+ * Runs one kernel, writing `output`: one invocation per element, in workgroups of 256; the
+ * forward's `_cpu` twin for CPU adapters takes one invocation per output row, 8 to a workgroup.
  */
-function launch(entry: string, input: Tensor, output: Tensor, s: Sizes, rows = false): void {
+function launch(entry: ShaderEntries['resample'], input: Tensor, output: Tensor, s: Sizes): void {
+  const rows = entry === 'upsample_bilinear_cpu';
   const [B, C, H] = output.shape;
   const total = rows ? B * C * H : output.size;
   input.gpu.dispatch({
     shader: 'resample',
-    entry: rows ? `${entry}_rows` : entry,
+    entry,
     // PyTorch's scale is the f32 quotient in/out; Math.fround of the f64 quotient is that value.
     uniforms: uniforms([s.H, s.W, s.OH, s.OW, total], [Math.fround(s.H / s.OH), Math.fround(s.W / s.OW)]),
     buffers: [input, output],
@@ -41,7 +42,7 @@ export function upsampleBilinear(x: Tensor, size: readonly [number, number]): Te
   const s: Sizes = { H, W, OH, OW };
   const out = Tensor.empty(x.gpu, [B, C, OH, OW]);
   // CPU adapters divide integers lane by lane: there the forward works out each row's plane once.
-  launch('upsample_bilinear', x, out, s, x.gpu.info.cpu);
+  launch(x.gpu.info.cpu ? 'upsample_bilinear_cpu' : 'upsample_bilinear', x, out, s);
   return record({
     op: 'upsampleBilinear',
     inputs: [x],

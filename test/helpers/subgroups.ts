@@ -26,10 +26,10 @@ export function subgroupGpu(): Promise<Gpu | null> {
 /** Runs `run` and returns the kernels it dispatched on `gpu` as `shader:entry`, so a test can check which ran. */
 export async function kernelsUsed(gpu: Gpu, run: () => Promise<void>): Promise<string[]> {
   const kernels: string[] = [];
-  const dispatch = gpu.dispatch;
+  const dispatch = gpu.dispatch.bind(gpu);
   gpu.dispatch = (spec) => {
     kernels.push(`${spec.shader}:${spec.entry}`);
-    dispatch.call(gpu, spec);
+    dispatch(spec);
   };
   try {
     await run();
