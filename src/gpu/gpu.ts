@@ -23,9 +23,11 @@ export interface Bindable {
  *
  * TEMPORARY (issue 14): src/ops/attention.ts and src/ops/conv.ts still pass their shader as a plain
  * `string` (attention also builds `${name}_subgroups`), so a spec whose shader is typed `string`
- * is not checked. These two are the allow-list; once they name shaders and entries literally,
- * reduce this to `S extends ShaderName ? ShaderEntries[S] : never`, and make DispatchSpec's default
- * `S` ShaderName (conv.ts's `Omit<DispatchSpec, 'workgroups'>` relies on the `string` default).
+ * is not checked. They are the only callers that do (with the strict types, only they fail the
+ * type check). Once they name shaders and entries literally: reduce this to
+ * `S extends ShaderName ? ShaderEntries[S] : never`, constrain `S` to ShaderName with that default
+ * in DispatchSpec and `dispatch` (conv.ts's `Omit<DispatchSpec, 'workgroups'>` relies on the
+ * `string` default now), and drop the `as ShaderName` in `dispatch`.
  */
 export type EntryOf<S extends string> = S extends ShaderName ? ShaderEntries[S] : string extends S ? string : never;
 
