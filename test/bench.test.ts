@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CATALOGUE, selectCases } from '../bench/cases.js';
 import type { BenchReport } from '../bench/report.js';
 import { plan } from '../bench/timing.js';
-import { bench } from '../src/cli/bench.js';
+import { bench } from '../bench/cli.js';
 
 /** The markdown tables of a text: each a list of rows of trimmed cells, header first. */
 function tables(text: string): string[][][] {

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // The `transseg` command. Thin: parses arguments and calls the library.
 
-import { bench } from './bench.js';
 import { classify } from './classify.js';
 import { doctor, formatDoctor } from './doctor.js';
 import { evaluate } from './evaluate.js';
@@ -31,9 +30,6 @@ commands:
   evaluate --dataset dataset.json (--model M | --predictions DIR) [--split validation|training]
           [--remap 1:1,2:1] [--report r.json]
                        global and per-case Dice and HD95 (mm) per class on a labelled split
-  bench [--cases LIST] [--quick] [--repeats N] [--no-peers] [--out DIR]
-                       time kernels and whole training steps against tfjs-webgpu and PyTorch;
-                       writes bench/results/<date>-<adapter>.json, prints a markdown table
   Checkpoint options (inspect, classify, inflate): --format timm-vit|timm-beit|hf-vit|hf-beit|vit-pytorch
   (detected when absent), --preset NAME (e.g. vit_base_patch16_224, beit_base_patch16_224, vit4mnist),
   --config model.json (settings the weights cannot tell: heads, eps, ...). See docs/cli.md.
@@ -64,9 +60,6 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'evaluate':
       console.log(await evaluate(rest));
-      return 0;
-    case 'bench':
-      console.log(await bench(rest));
       return 0;
     case undefined:
     case '-h':
