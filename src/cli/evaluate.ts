@@ -20,6 +20,7 @@ import { writeFileAtomically } from '../io/atomic-write.js';
 import type { NiftiHeader } from '../io/nifti.js';
 import { readNiftiFile } from '../io/nifti-node.js';
 import { predictVolume } from '../infer/predict.js';
+import { modelPredictOptions } from '../infer/predict-file.js';
 import type { LoadedSegmenter } from '../model/segmenter-file.js';
 import { classHausdorff95, DiceAccumulator, type LabelVolume, type Vec3 } from '../train/metrics.js';
 import { evaluationReport, formatTable, type CaseMetrics, type EvaluationReport } from '../train/report.js';
@@ -93,9 +94,7 @@ async function predictCase(loaded: LoadedSegmenter, entry: DatasetCase, remap: L
     headers.set(path, v.header);
     return v;
   }, { remap });
-  const { labels } = await predictVolume(loaded.model, volume, {
-    intensity: loaded.header.preprocessing.intensity, cropForeground: loaded.header.preprocessing.cropForeground, batchSize, onProgress,
-  });
+  const { labels } = await predictVolume(loaded.model, volume, { ...modelPredictOptions(loaded.header), batchSize, onProgress });
   return { prediction: labels, truth: volume.label!, dims: volume.dims, labelHeader: headers.get(entry.label)! };
 }
 

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { Gpu } from '../gpu/gpu.js';
 import type { VitConfig } from '../model/config.js';
 import { prepareRun, readRunOptions, type RunOptions } from '../train/setup-node.js';
+import type { Connectivity, PostProcessing } from '../infer/postprocess.js';
 import type { LossKind } from '../train/trainer.js';
 import { parseIntensity, parseRemap, required } from './flags.js';
 import { ProgressLine } from './progress.js';
@@ -20,6 +21,8 @@ const FLAGS = {
   loss: { type: 'string' }, 'validate-every': { type: 'string' }, 'log-every': { type: 'string' }, seed: { type: 'string' },
   intensity: { type: 'string' }, 'no-augment': { type: 'boolean' }, zoom: { type: 'string' },
   'crop-foreground': { type: 'string' }, resume: { type: 'boolean' },
+  'foreground-fraction': { type: 'string' }, 'tta-flips': { type: 'boolean' }, 'keep-largest': { type: 'string' },
+  'min-island': { type: 'string' }, connectivity: { type: 'string' }, 'mask-nonzero': { type: 'boolean' },
 } as const;
 
 function number(flag: string, value: string | undefined, integer: boolean, min = integer ? 1 : 0): number | undefined {
@@ -81,9 +84,32 @@ async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
         augment: v['no-augment'] ? false : undefined,
         zoom: zoomRange(v.zoom),
         cropForeground: number('crop-foreground', v['crop-foreground'], true, 0),
+        foregroundFraction: fraction('foreground-fraction', v['foreground-fraction']),
+        flips: v['tta-flips'] ? true : undefined,
+        postprocess: postProcessing(v),
       }),
     },
   };
+}
+
+function fraction(flag: string, value: string | undefined): number | undefined {
+  const n = number(flag, value, false);
+  if (n !== undefined && n > 1) throw new Error(`train: --${flag} must be a fraction in [0, 1], got '${value}'`);
+  return n;
+}
+
+/** --keep-largest, --min-island, --connectivity, --mask-nonzero; undefined when none is given. */
+function postProcessing(v: { 'keep-largest'?: string; 'min-island'?: string; connectivity?: string; 'mask-nonzero'?: boolean }): PostProcessing | undefined {
+  const p: PostProcessing = definedOnly({
+    largestComponent: oneOf('keep-largest', v['keep-largest'], ['classes', 'foreground'] as const),
+    minIslandVoxels: number('min-island', v['min-island'], true),
+    maskNonzero: v['mask-nonzero'] ? true : undefined,
+  });
+  if (v.connectivity !== undefined) {
+    if (Object.keys(p).length === 0) throw new Error('train: --connectivity applies to --keep-largest and --min-island; give one of them');
+    p.connectivity = Number(oneOf('connectivity', v.connectivity, ['6', '18', '26'] as const)) as Connectivity;
+  }
+  return Object.keys(p).length ? p : undefined;
 }
 
 /** `--zoom MIN,MAX`: the augmentation's in-plane zoom range. */
@@ -107,11 +133,19 @@ export async function train(argv: string[]): Promise<string> {
     const run = await prepareRun(gpu, options, (line) => process.stderr.write(`${line}\n`));
     const progress = new ProgressLine('train');
     const started = performance.now();
-    let lastLoss = NaN;
+    let lastLoss: { value: number; step: number } | null = null;
+    let validating: ProgressLine | null = null;
     await run.trainer.run((p) => {
-      if (p.loss !== null) lastLoss = p.loss;
-      const shown = Number.isNaN(lastLoss) ? '–' : lastLoss.toFixed(4); // nothing read back yet
-      progress.update(p.step, p.steps, `loss ${shown}  ${p.stepsPerSecond.toFixed(2)} steps/s`, p.etaSeconds);
+      if (p.loss !== null) lastLoss = { value: p.loss, step: p.step };
+      // The loss is read back only every --log-every steps: say at which step it was.
+      const shown = lastLoss ? `${lastLoss.value.toFixed(4)} (step ${lastLoss.step})` : '–';
+      const rate = Number.isNaN(p.stepsPerSecond) ? '–' : p.stepsPerSecond.toFixed(2);
+      progress.update(p.step, p.steps, `loss ${shown}  ${rate} steps/s`, p.etaSeconds);
+      validating = null;
+    }, undefined, (v) => {
+      if (v.done === v.total && v.caseIndex === v.cases - 1) validating = null;
+      validating ??= new ProgressLine(`validate (step ${v.step})`);
+      validating.update(v.caseIndex * 1000 + Math.round((1000 * v.done) / v.total), v.cases * 1000, `${v.id} (${v.caseIndex + 1}/${v.cases}) ${v.done}/${v.total} slices`);
     });
     const best = run.trainer.bestValidation;
     const seconds = (performance.now() - started) / 1000;

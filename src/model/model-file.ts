@@ -6,6 +6,7 @@
 
 import type { LabelRemap } from '../data/dataset.js';
 import type { IntensitySpec } from '../data/intensity.js';
+import { validatePostProcessing, type PostProcessing } from '../infer/postprocess.js';
 import { validateConfig, type VitConfig } from './config.js';
 import type { SegmenterOptions } from './segmenter.js';
 
@@ -20,6 +21,14 @@ export interface Preprocessing {
   cropForeground?: number;
   /** Label values merged before training (`--remap`, e.g. BRATS 1,2,3 → whole tumour 1); absent for none. */
   remap?: LabelRemap;
+}
+
+/** How predictions are made and cleaned beyond the model itself (`train --tta-flips`, `--keep-largest`, …). */
+export interface Inference {
+  /** Average over in-plane flips (src/infer/predict.ts). */
+  flips?: boolean;
+  /** Connected components, islands, mask (src/infer/postprocess.ts). */
+  postprocess?: PostProcessing;
 }
 
 export interface EncoderFileHeader {
@@ -40,6 +49,8 @@ export interface SegmenterFileHeader {
   /** Modality names, one per input channel. */
   modalities: string[];
   preprocessing: Preprocessing;
+  /** Test-time flips and post-processing that predict, evaluate and the web page apply; none when absent. */
+  inference?: Inference;
   /** Ids of the dataset cases the training run validated on (its split), for `evaluate`. */
   validationCases?: string[];
   provenance: Record<string, unknown>;
@@ -78,7 +89,15 @@ export function readModelFileHeader(metadata: Record<string, string>, fileName: 
       throw new Error(`${fileName}: __metadata__.labels must name all ${segmenter.classes} classes`);
     }
     return { kind: 'segmenter', encoder, segmenter, labels, modalities: parse('modalities'), preprocessing: parse('preprocessing'),
+      ...(metadata.inference !== undefined ? { inference: validateInference(parse<Inference>('inference'), `${fileName}: __metadata__.inference`) } : {}),
       ...(metadata.validationCases !== undefined ? { validationCases: parse<string[]>('validationCases') } : {}), provenance };
   }
   throw new Error(`${fileName}: unknown model file kind '${metadata.kind}' (expected 'encoder' or 'segmenter')`);
+}
+
+function validateInference(value: Inference, where: string): Inference {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${where} must be an object, got ${JSON.stringify(value)}`);
+  if (value.flips !== undefined && typeof value.flips !== 'boolean') throw new Error(`${where}.flips must be true or false, got ${JSON.stringify(value.flips)}`);
+  if (value.postprocess !== undefined) validatePostProcessing(value.postprocess, `${where}.postprocess`);
+  return value;
 }
