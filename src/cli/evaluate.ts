@@ -87,14 +87,16 @@ interface ScoredCase {
 }
 
 /** Runs the model on a case (image read, windows predicted, back on the label's grid). */
-async function predictCase(loaded: LoadedSegmenter, entry: DatasetCase, remap: LabelRemap, batchSize: number, onProgress: (done: number, total: number) => void): Promise<ScoredCase> {
+async function predictCase(loaded: LoadedSegmenter, entry: DatasetCase, remap: LabelRemap, batchSize: number, raw: boolean, onProgress: (done: number, total: number) => void): Promise<ScoredCase> {
   const headers = new Map<string, NiftiHeader>();
   const volume = await loadCase(entry, async (path) => {
     const v = await readNiftiFile(path);
     headers.set(path, v.header);
     return v;
   }, { remap });
-  const { labels } = await predictVolume(loaded.model, volume, { ...modelPredictOptions(loaded.header), batchSize, onProgress });
+  const recorded = modelPredictOptions(loaded.header);
+  const options = raw ? { ...recorded, flips: undefined, postprocess: undefined } : recorded;
+  const { labels } = await predictVolume(loaded.model, volume, { ...options, batchSize, onProgress });
   return { prediction: labels, truth: volume.label!, dims: volume.dims, labelHeader: headers.get(entry.label)! };
 }
 
@@ -115,7 +117,7 @@ const FLAGS = {
   dataset: { type: 'string' }, model: { type: 'string' }, predictions: { type: 'string' },
   split: { type: 'string', default: 'validation' }, 'val-fraction': { type: 'string' },
   seed: { type: 'string' }, remap: { type: 'string' }, 'batch-size': { type: 'string', default: '8' },
-  report: { type: 'string' },
+  report: { type: 'string' }, raw: { type: 'boolean' },
 } as const;
 
 export async function evaluate(argv: string[]): Promise<string> {
@@ -133,6 +135,7 @@ export async function evaluate(argv: string[]): Promise<string> {
   if (seeded && !(Number.isInteger(seeded.seed) && seeded.seed >= 0)) throw new Error(`evaluate: --seed must be an integer >= 0, got '${values.seed}'`);
   const batchSize = positiveInteger(values['batch-size'], 'batch-size', 'evaluate');
   const flagRemap = values.remap ? parseRemap(values.remap, 'evaluate') : undefined;
+  if (values.raw && values.model === undefined) throw new Error('evaluate: --raw (no flips, no post-processing) applies to --model');
   if (values.report !== undefined) await checkOutputFile(values.report, 'report', 'evaluate');
 
   const dataset = await readDatasetFile(datasetPath).catch((e: NodeJS.ErrnoException) => {
@@ -169,7 +172,7 @@ export async function evaluate(argv: string[]): Promise<string> {
       for (const [i, c] of cases.entries()) {
         const progress = new ProgressLine(`evaluate ${c.id} (${i + 1}/${cases.length})`);
         const scored = loaded
-          ? await predictCase(loaded, c, remap, batchSize, (done, total) => progress.update(done, total, 'slices'))
+          ? await predictCase(loaded, c, remap, batchSize, Boolean(values.raw), (done, total) => progress.update(done, total, 'slices'))
           : await readPredictionCase(predictionFiles.get(c.id)!, c, remap);
         const spacing = spacingMm(scored.labelHeader);
         try {

@@ -29,6 +29,7 @@ import type { HostTensor } from '../tensor/host-tensor.js';
 import { Tensor } from '../tensor/tensor.js';
 import { deriveSeed, rng } from '../util/random.js';
 import { DiceAccumulator } from './metrics.js';
+import { etaSeconds, RecentRate } from './rate.js';
 import { SlicePolicy } from './sampler.js';
 
 export type LossKind = 'dicefocal' | 'dicece' | 'ce';
@@ -58,7 +59,7 @@ export interface TrainSettings {
   cropForeground: number | null;
   /** Fraction of samples centred on a foreground slice (src/train/sampler.ts); 0: TransSeg's uniform slices. */
   foregroundFraction: number;
-  /** Test-time flips in validation and in the saved model's predictions (src/infer/predict.ts). */
+  /** Test-time flips in the saved model's predictions (src/infer/predict.ts); not in validation, where they would cost 4×. */
   flips: boolean;
   /** Post-processing in validation and in the saved model's predictions (src/infer/postprocess.ts); null: none. */
   postprocess: PostProcessing | null;
@@ -103,7 +104,7 @@ export interface Progress {
   steps: number;
   /** The loss read back at this step, or null between log points. */
   loss: number | null;
-  /** Steps per second over the recent steps (see RATE_WINDOW), the first step (pipeline compilation) excluded. */
+  /** Steps per second over the recent steps (src/train/rate.ts), the first step (pipeline compilation) excluded; NaN at first. */
   stepsPerSecond: number;
   /** The remaining steps at that rate plus the remaining validations at the last one's duration. */
   etaSeconds: number;
@@ -120,7 +121,7 @@ export interface ValidationProgress {
 }
 
 /** Steps over which the speed shown is measured: recent enough to follow changes, long enough to be steady. */
-export const RATE_WINDOW = 20;
+const RATE_WINDOW = 20;
 
 /** TransSeg's rule (utils.py): no weight decay for names containing 'bias' or 'LayerNorm.weight'. */
 export function decays(name: string): boolean {
@@ -226,7 +227,7 @@ export class Trainer {
     for (const [caseIndex, volume] of this.validation.entries()) {
       const { labels } = await predictVolume(this.model, volume, {
         intensity: s.intensity, cropForeground: s.cropForeground ?? undefined, batchSize: s.batchSize,
-        flips: s.flips, postprocess: s.postprocess ?? undefined,
+        postprocess: s.postprocess ?? undefined, // flips are left to predict and evaluate: they cost 4× here
         onProgress: (done, total) => onProgress?.({ step: this.step, caseIndex, cases: this.validation.length, id: volume.id, done, total }),
       });
       dice.add(labels, volume.label!);
@@ -245,10 +246,8 @@ export class Trainer {
    */
   async run(onProgress?: (p: Progress) => void, until = this.settings.steps, onValidation?: (p: ValidationProgress) => void): Promise<void> {
     const s = this.settings;
-    // End times of the recent steps (validation time taken out), for the windowed rate.
-    const stepEnds: number[] = [];
+    const rate = new RecentRate(RATE_WINDOW);
     let validationSeconds = 0;
-    let validationPause = 0;
     this.model.train();
     while (this.step < Math.min(until, s.steps)) {
       // A run shorter than the warm-up warms up over all of it.
@@ -262,10 +261,8 @@ export class Trainer {
       const gradNorm = this.optimizer.step({ clip: s.clip });
       this.optimizer.zeroGrad();
       this.step++;
-      stepEnds.push(performance.now() - validationPause);
-      if (stepEnds.length > RATE_WINDOW + 1) stepEnds.shift();
-      // The first step of a process compiles the pipelines: the rate starts from its end.
-      const stepsPerSecond = stepEnds.length < 2 ? NaN : (stepEnds.length - 1) / ((stepEnds[stepEnds.length - 1] - stepEnds[0]) / 1000);
+      rate.stepDone(performance.now());
+      const stepsPerSecond = rate.stepsPerSecond;
       const logNow = this.step % s.logEvery === 0 || this.step === s.steps;
       let value: number | null = null;
       if (logNow) {
@@ -274,14 +271,12 @@ export class Trainer {
       }
       loss!.dispose();
       gradNorm?.dispose();
-      const validationsLeft = Math.floor(s.steps / s.validateEvery) - Math.floor((this.step - 1) / s.validateEvery) + (s.steps % s.validateEvery === 0 ? 0 : 1);
-      const etaSeconds = (s.steps - this.step) / stepsPerSecond + validationsLeft * validationSeconds;
-      onProgress?.({ step: this.step, steps: s.steps, loss: value, stepsPerSecond, etaSeconds });
+      onProgress?.({ step: this.step, steps: s.steps, loss: value, stepsPerSecond, etaSeconds: etaSeconds(this.step, s.steps, s.validateEvery, stepsPerSecond, validationSeconds) });
       if (this.step % s.validateEvery === 0 || this.step === s.steps) {
         const before = performance.now();
         await this.checkpoint(onValidation);
         validationSeconds = (performance.now() - before) / 1000;
-        validationPause += performance.now() - before;
+        rate.pause(performance.now() - before);
       }
     }
   }
