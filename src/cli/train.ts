@@ -143,8 +143,8 @@ export async function train(argv: string[]): Promise<string> {
       progress.update(p.step, p.steps, `loss ${shown}  ${rate} steps/s`, p.etaSeconds);
       validating = null;
     }, undefined, (v) => {
-      if (v.done === v.total && v.caseIndex === v.cases - 1) validating = null;
-      validating ??= new ProgressLine(`validate (step ${v.step})`);
+      validating ??= new ProgressLine(`validate (step ${v.step})`); // a new line for each validation
+      // Progress over all cases, in thousandths of a case.
       validating.update(v.caseIndex * 1000 + Math.round((1000 * v.done) / v.total), v.cases * 1000, `${v.id} (${v.caseIndex + 1}/${v.cases}) ${v.done}/${v.total} slices`);
     });
     const best = run.trainer.bestValidation;
