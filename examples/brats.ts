@@ -12,6 +12,8 @@
 //
 // Options: --weights FILE (the 2-D checkpoint to inflate; default the vit4mnist in ../shared/data,
 // --no-pretrained to train from scratch), --steps N, --seed N. Everything else is the recipe.
+// --report-only skips steps 1–2 and reports on the run already in OUT/run (e.g. one stopped early:
+// its best checkpoint so far).
 
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -20,6 +22,8 @@ import { parseArgs } from 'node:util';
 import { evaluate, type EvaluateReportFile } from '../src/cli/evaluate.js';
 import { train } from '../src/cli/train.js';
 import { caseFolders } from '../src/data/case-folders-node.js';
+import { readSafetensorsFile } from '../src/io/safetensors-node.js';
+import { readModelFileHeader } from '../src/model/model-file.js';
 
 const MODALITIES = { FLAIR: 'flair', T1c: 't1c' } as const; // modality name → file-name pattern
 const LABEL_PATTERN = 'otmulticlass';
@@ -34,11 +38,14 @@ const RECIPE = [
   '--keep-largest', 'foreground', '--mask-nonzero', '--tta-flips',
 ];
 const DEFAULT_STEPS = 600;
+/** Where the train command's arguments are kept (one a line), for --report-only. */
+const TRAIN_ARGS = 'train-args.txt';
 
 const { values } = parseArgs({
   options: {
     data: { type: 'string' }, out: { type: 'string' }, weights: { type: 'string' }, 'no-pretrained': { type: 'boolean' },
     steps: { type: 'string', default: String(DEFAULT_STEPS) }, seed: { type: 'string', default: '1234' },
+    'report-only': { type: 'boolean' },
   },
 });
 
@@ -86,26 +93,36 @@ function caseTable(report: EvaluateReportFile): string {
 }
 
 async function main(): Promise<void> {
-  if (!values.data || !values.out) fail('usage: node dist/examples/brats.js --data DIR --out DIR [--steps N] [--seed N] [--weights FILE | --no-pretrained]');
+  if (!values.data || !values.out) fail('usage: node dist/examples/brats.js --data DIR --out DIR [--steps N] [--seed N] [--weights FILE | --no-pretrained] [--report-only]');
   const data = resolve(values.data);
   const out = resolve(values.out);
   for (const split of ['train', 'validation']) if (!existsSync(join(data, split))) fail(`${data} has no ${split}/ folder of patient folders`);
   await mkdir(out, { recursive: true });
   const started = performance.now();
 
-  const dataset = await writeDataset(data, out);
-  say(`dataset: ${dataset}`);
-  const weights = values['no-pretrained'] ? null : values.weights ?? DEFAULT_WEIGHTS;
-  if (weights && !existsSync(weights)) fail(`the weights ${weights} do not exist; give --weights FILE or --no-pretrained`);
-  const steps = values.steps!;
   const run = join(out, 'run');
-  const trainArgs = [
-    '--dataset', dataset, '--out', run, ...(weights ? ['--weights', weights] : ['--no-pretrained']), ...RECIPE,
-    '--steps', steps, '--seed', values.seed!, '--validate-every', String(Math.max(1, Math.round(Number(steps) / 2))),
-  ];
-  say(`transseg train ${trainArgs.join(' ')}`);
-  const trained = await timed(() => train(trainArgs));
-  say(trained.value);
+  const dataset = join(out, 'dataset.json');
+  let trainArgs: string[];
+  let trainSeconds: number | null = null;
+  if (values['report-only']) {
+    if (!existsSync(join(run, 'best.safetensors'))) fail(`--report-only: ${run} holds no best.safetensors`);
+    trainArgs = (await readFile(join(out, TRAIN_ARGS), 'utf8')).trim().split('\n');
+  } else {
+    await writeDataset(data, out);
+    say(`dataset: ${dataset}`);
+    const weights = values['no-pretrained'] ? null : values.weights ?? DEFAULT_WEIGHTS;
+    if (weights && !existsSync(weights)) fail(`the weights ${weights} do not exist; give --weights FILE or --no-pretrained`);
+    const steps = values.steps!;
+    trainArgs = [
+      '--dataset', dataset, '--out', run, ...(weights ? ['--weights', weights] : ['--no-pretrained']), ...RECIPE,
+      '--steps', steps, '--seed', values.seed!, '--validate-every', String(Math.max(1, Math.round(Number(steps) / 2))),
+    ];
+    say(`transseg train ${trainArgs.join(' ')}`);
+    await writeFile(join(out, TRAIN_ARGS), `${trainArgs.join('\n')}\n`);
+    const trained = await timed(() => train(trainArgs));
+    say(trained.value);
+    trainSeconds = trained.seconds;
+  }
 
   const model = join(out, 'model.safetensors');
   await copyFile(join(run, 'best.safetensors'), model);
@@ -123,11 +140,13 @@ async function main(): Promise<void> {
   const rates = trainRecords.map((m) => Number(m.stepsPerSecond)).filter(Number.isFinite);
   const meanRate = rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : NaN;
   const total = (performance.now() - started) / 1000;
+  const chosen = readModelFileHeader((await readSafetensorsFile(model)).metadata, model);
+  const chosenStep = chosen?.provenance.step ?? '?';
 
   const report = [
     '# BRATS whole tumour (FLAIR + T1c)',
     '',
-    `Data: ${data} (${relative(out, dataset)}); trained on train/ only, the checkpoint chosen on validation/.`,
+    `Data: ${data} (${relative(out, dataset)}); trained on train/ only, the checkpoint chosen on validation/: step ${chosenStep}.`,
     '',
     '## Validation cases (the chosen model, with its recorded test-time flips and post-processing)',
     '',
@@ -145,7 +164,7 @@ async function main(): Promise<void> {
     '',
     '## Times',
     '',
-    `- training (incl. ${validations.length} validations): ${trained.seconds.toFixed(0)} s, ${meanRate.toFixed(2)} steps/s on average over the log points`,
+    `- training (incl. ${validations.length} validations): ${trainSeconds === null ? 'not timed here (--report-only)' : `${trainSeconds.toFixed(0)} s`}, ${meanRate.toFixed(2)} steps/s on average over the log points (${trainRecords.length ? trainRecords[trainRecords.length - 1].step : 0} steps logged)`,
     `- evaluation: ${evaluated.seconds.toFixed(0)} s with flips and post-processing, ${raw.seconds.toFixed(0)} s without`,
     `- total: ${total.toFixed(0)} s`,
     '',
