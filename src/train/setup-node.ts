@@ -146,6 +146,9 @@ export async function prepareRun(gpu: Gpu, o: RunOptions, log: (line: string) =>
   const [train, validation] = [await load(split.train), await load(split.validation)];
   const channels = train[0].channels;
   log(`dataset ${dataset.name}: ${train.length} training and ${validation.length} validation cases, ${labels.length} classes, ${channels} channel(s)`);
+  log(`validation cases${dataset.validation?.length ? ' (the dataset\'s validation list)' : ' (a seeded split of training)'}: ${validation.map((c) => c.id).join(', ') || 'none'}`);
+  const shared = validation.filter((v) => train.some((t) => t.id === v.id)).map((c) => c.id);
+  if (shared.length) log(`note: ${shared.join(', ')} ${shared.length === 1 ? 'is' : 'are'} in both training and validation: validation scores are then not held-out numbers`);
 
   const encoder = await resolveEncoder(o, channels, onDownload);
   const blocks = encoder.config.depth;
@@ -165,6 +168,7 @@ export async function prepareRun(gpu: Gpu, o: RunOptions, log: (line: string) =>
       ...(settings.cropForeground !== null ? { cropForeground: settings.cropForeground } : {}),
       ...(o.remap && Object.keys(o.remap).length ? { remap: o.remap } : {}),
     },
+    ...(settings.flips || settings.postprocess ? { inference: { ...(settings.flips ? { flips: true } : {}), ...(settings.postprocess ? { postprocess: settings.postprocess } : {}) } } : {}),
     validationCases: split.validation.map((c) => c.id),
     provenance: { dataset: o.dataset, force2d: Boolean(o.force2d), ...encoder.provenance, settings },
   };
