@@ -18,11 +18,11 @@ import { evaluate, type EvaluateReportFile } from '../src/cli/evaluate.js';
 import { inflate } from '../src/cli/inflate.js';
 import { predict } from '../src/cli/predict.js';
 import { ProgressLine } from '../src/cli/progress.js';
-import { PHANTOM_CLIP } from '../src/data/phantom.js';
-import { writePhantomDataset } from '../src/data/phantom-node.js';
+import { PHANTOM_CLIP } from '../src/synthetic/phantom.js';
+import { writePhantomDataset } from '../src/synthetic/phantom-node.js';
 import { Gpu } from '../src/gpu/gpu.js';
-import { PHANTOM_VIT, pretrain2d } from '../src/pretrain/pretrain2d.js';
-import { saveTimmCheckpoint } from '../src/pretrain/pretrain2d-node.js';
+import { PHANTOM_VIT, pretrain2d } from '../src/synthetic/pretrain2d.js';
+import { saveTimmCheckpoint } from '../src/synthetic/pretrain2d-node.js';
 import { prepareRun, type RunOptions } from '../src/train/setup-node.js';
 
 const OUT = 'demo-output';

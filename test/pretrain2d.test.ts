@@ -16,8 +16,8 @@ import { VisionTransformer } from '../src/model/vit.js';
 import {
   balancedSlices, PHANTOM_VIT, phantomSlices, pretrain2d, SLICE_CLASSES, sliceClass, sliceInput, sliceLogits, timmTensors,
   type SliceSet,
-} from '../src/pretrain/pretrain2d.js';
-import { saveTimmCheckpoint } from '../src/pretrain/pretrain2d-node.js';
+} from '../src/synthetic/pretrain2d.js';
+import { saveTimmCheckpoint } from '../src/synthetic/pretrain2d-node.js';
 import { expectClose } from './helpers/check.js';
 import { testGpu } from './helpers/gpu.js';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluate, type EvaluateReportFile } from '../src/cli/evaluate.js';
 import { train } from '../src/cli/train.js';
 import { splitCases } from '../src/data/dataset.js';
-import { writePhantomDataset } from '../src/data/phantom-node.js';
+import { writePhantomDataset } from '../src/synthetic/phantom-node.js';
 import { readSafetensorsFile } from '../src/io/safetensors-node.js';
 import { readModelFileHeader, type SegmenterFileHeader } from '../src/model/model-file.js';
 

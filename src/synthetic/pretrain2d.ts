@@ -7,7 +7,7 @@
 import { backward, noGrad } from '../autograd/tape.js';
 import type { Gpu } from '../gpu/gpu.js';
 import { clipScale } from '../data/intensity.js';
-import { generatePhantom, PHANTOM_CLIP, PHANTOM_LABELS, phantomSeed, type PhantomOptions, type PhantomStream } from '../data/phantom.js';
+import { generatePhantom, PHANTOM_CLIP, PHANTOM_LABELS, phantomSeed, type PhantomOptions, type PhantomStream } from './phantom.js';
 import { resizeArea } from '../data/resize.js';
 import { validateConfig, type VitConfig } from '../model/config.js';
 import { readWeights, type HostTensor } from '../model/load-weights.js';

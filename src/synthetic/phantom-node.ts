@@ -98,7 +98,7 @@ export async function writePhantomDataset(dir: string, options: PhantomDatasetOp
   const pair = (id: string) => ({ image: `./imagesTr/${id}.nii.gz`, label: `./labelsTr/${id}.nii.gz` });
   const json = {
     name: 'Phantom',
-    description: 'Synthetic CT-like phantoms (transseg-webgpu src/data/phantom.ts): a body with a spine, a sphere, a capsule and a torus',
+    description: 'Synthetic CT-like phantoms (transseg-webgpu src/synthetic/phantom.ts): a body with a spine, a sphere, a capsule and a torus',
     tensorImageSize: '3D',
     modality: { 0: 'CT' },
     labels: Object.fromEntries(PHANTOM_LABELS.map((name, value) => [value, name])),
