@@ -47,7 +47,7 @@ describe('transseg train', () => {
     const out = path('run');
     const summary = await train([...baseFlags(out), '--steps', '4', '--zoom', '0.8,1.25']);
     expect(summary).toMatch(/^trained to step 4 in \d+ s; files in .*run\/\nbest validation \(step [24]\): mean Dice [\d.]+ incl\. background; per class background [\d.]+, sphere [\d.]+, capsule \+ torus [\d.]+$/);
-    for (const file of ['best.safetensors', 'last.safetensors', 'trainer-state.safetensors', 'metrics.jsonl', 'curves.png', 'run.json']) {
+    for (const file of ['best.safetensors', 'last.safetensors', 'trainer-state.safetensors', 'metrics.jsonl', 'curves.svg', 'run.json']) {
       expect(existsSync(join(out, file)), file).toBe(true);
     }
     const expectedValidation = splitCases(ids, { fraction: 0.2, seed: SEED }).validation;

@@ -23,7 +23,7 @@ commands:
   train --dataset dataset.json --out DIR (--weights W | --no-pretrained --preset P) [--force-2d]
         [--steps 1000] [--batch-size 4] [--image-size S] [--intensity ct|clip:MIN,MAX|zscore|none]
         [--remap 1:1,2:1] [--loss dicefocal|dicece|ce] [--validate-every 500] [--resume] ...
-                       fine-tune a segmenter; best/last checkpoints, metrics.jsonl, curves.png
+                       fine-tune a segmenter; best/last checkpoints, metrics.jsonl, curves.svg
   predict --model M --input X --output Y [--probabilities P] [--batch-size 8]
           [--overlay DIR [--slices k1,k2,...|auto]]
                        segment a NIfTI file (or a,b for one file per modality), a folder of them

@@ -1,6 +1,6 @@
 // A training run's folder (Node): best.safetensors and last.safetensors (model files `transseg
 // predict` reads), trainer-state.safetensors (AdamW moments and the step, for --resume),
-// metrics.jsonl (one JSON record per log line) and curves.png (loss and validation Dice).
+// metrics.jsonl (one JSON record per log line) and curves.svg (loss and validation Dice).
 
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { writeFileAtomically } from '../io/atomic-write.js';
 import type { SegmenterFileHeader } from '../model/model-file.js';
 import { segmenterFileContents } from '../model/segmenter-file.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
-import { plotCurves } from './plot.js';
+import { curvesSvg } from './plot.js';
 import type { LogRecord, TrainerState, TrainerStore } from './trainer.js';
 
 export class RunFolder implements TrainerStore {
@@ -80,11 +80,11 @@ export class RunFolder implements TrainerStore {
     this.records.push(record);
     await appendFile(join(this.dir, 'metrics.jsonl'), JSON.stringify(record) + '\n');
     if (record.kind === 'validation') {
-      const png = await plotCurves({
+      const svg = curvesSvg({
         train: this.records.flatMap((r) => (r.kind === 'train' ? [{ step: r.step, loss: r.loss }] : [])),
         validation: this.records.flatMap((r) => (r.kind === 'validation' ? [{ step: r.step, meanDice: r.meanDice }] : [])),
       });
-      await writeFileAtomically(join(this.dir, 'curves.png'), (file) => file.writeFile(png));
+      await writeFileAtomically(join(this.dir, 'curves.svg'), (file) => file.writeFile(svg));
     }
   }
 }
