@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `transseg` command. Thin: parses arguments and calls the library.
 
+import { ablation } from './ablation.js';
 import { bench } from './bench.js';
 import { classify } from './classify.js';
 import { doctor, formatDoctor } from './doctor.js';
@@ -31,6 +32,8 @@ commands:
   evaluate --dataset dataset.json (--model M | --predictions DIR) [--split validation|training]
           [--remap 1:1,2:1] [--report r.json]
                        global and per-case Dice and HD95 (mm) per class on a labelled split
+  ablation --dataset dataset.json --weights vit2d.safetensors --out DIR [--seeds 3] [--settings LIST] [train options]
+                       the paper's settings × seeds; mean ± sd and paired differences, ablation.md/.json/.svg
   bench [--cases LIST] [--quick] [--repeats N] [--no-peers] [--out DIR]
                        time kernels and whole training steps against tfjs-webgpu and PyTorch;
                        writes bench/results/<date>-<adapter>.json, prints a markdown table
@@ -64,6 +67,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'evaluate':
       console.log(await evaluate(rest));
+      return 0;
+    case 'ablation':
+      console.log(await ablation(rest));
       return 0;
     case 'bench':
       console.log(await bench(rest));

@@ -37,7 +37,7 @@ function oneOf<T extends string>(flag: string, value: string | undefined, allowe
   return value as T;
 }
 
-async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
+export async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
   const { values: v } = parseArgs({ args: argv, options: FLAGS });
   const out = required(v.out, 'out', 'train');
   if (v.resume) {

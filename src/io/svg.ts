@@ -37,7 +37,7 @@ export function svgDocument(width: number, height: number, body: readonly string
  * A polyline through the points in `colour`; a non-finite point breaks it into separate pieces,
  * and a piece of one point is drawn as a dot.
  */
-export function svgPolylines(points: readonly [number, number][], colour: string, width: number): string[] {
+export function svgPolylines(points: readonly [number, number][], colour: string, width: number, extra: SvgAttributes = {}): string[] {
   const pieces: [number, number][][] = [[]];
   for (const p of points) {
     if (Number.isFinite(p[0]) && Number.isFinite(p[1])) pieces[pieces.length - 1].push(p);
@@ -46,7 +46,7 @@ export function svgPolylines(points: readonly [number, number][], colour: string
   return pieces.filter((p) => p.length > 0).map((p) => (p.length === 1
     ? svgElement('circle', { cx: p[0][0], cy: p[0][1], r: width, fill: colour })
     : svgElement('polyline', {
-      fill: 'none', stroke: colour, 'stroke-width': width, 'stroke-linejoin': 'round',
+      fill: 'none', stroke: colour, 'stroke-width': width, 'stroke-linejoin': 'round', ...extra,
       points: p.map(([x, y]) => `${svgNumber(x)},${svgNumber(y)}`).join(' '),
     })));
 }

@@ -46,6 +46,8 @@ export interface RunOptions {
   remap?: LabelRemap;
   /** Fraction of the training cases held out for validation when dataset.json lists none. */
   validationFraction?: number;
+  /** Seed of that held-out split; settings.seed when absent (the ablation fixes it across seeds). */
+  splitSeed?: number;
   settings: Partial<TrainSettings> & { steps: number; intensity: IntensitySpec };
   resume?: boolean;
 }
@@ -107,7 +109,7 @@ export async function prepareRun(gpu: Gpu, o: RunOptions, log: (line: string) =>
   const { dataset } = await openDataset(o.dataset, { remap: o.remap });
   const classNames = remapLabels(dataset.labels, o.remap);
   const labels = Object.keys(classNames).map((k) => classNames[Number(k)]);
-  const split = dataset.validation?.length ? { train: dataset.training, validation: dataset.validation } : trainingSplit(dataset, { fraction: o.validationFraction ?? 0.2, seed: o.settings.seed ?? DEFAULT_SETTINGS.seed });
+  const split = dataset.validation?.length ? { train: dataset.training, validation: dataset.validation } : trainingSplit(dataset, { fraction: o.validationFraction ?? 0.2, seed: o.splitSeed ?? o.settings.seed ?? DEFAULT_SETTINGS.seed });
   const load = (entries: typeof split.train) => Promise.all(entries.map((e) => loadCaseFile(e, { remap: o.remap })));
   const [train, validation] = [await load(split.train), await load(split.validation)];
   const channels = train[0].channels;
