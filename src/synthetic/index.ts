@@ -6,3 +6,4 @@ export * from './phantom.js';
 export * from './phantom-node.js';
 export * from './pretrain2d.js';
 export * from './pretrain2d-node.js';
+export * from './depth-phantom.js';
