@@ -10,9 +10,10 @@ import type { AblationResult } from './run-node.js';
 const SEED_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
 export function ablationSvg(r: AblationResult): string {
-  const width = Math.max(520, 150 * r.settings.length + 140);
+  const width = Math.max(520, 150 * r.settings.length + 120) + 120; // the legend in the last 120
   const height = 460;
-  const area: Rect = { left: 80, top: 50, right: width - 20, bottom: height - 90 };
+  const area: Rect = { left: 80, top: 50, right: width - 140, bottom: height - 90 };
+  const legendX = area.right + 16;
   const spread = (s: AblationResult['settings'][number]) => [s.summary.mean - (s.summary.sd ?? 0), s.summary.mean + (s.summary.sd ?? 0)];
   const all = r.settings.flatMap((s) => [...s.scores, ...spread(s)].map((v) => 100 * v));
   const y = niceTicksAxis(Math.min(...all), Math.max(...all), 5);
@@ -31,7 +32,7 @@ export function ablationSvg(r: AblationResult): string {
     const points = r.settings.map((s, i): [number, number] => [column(i) + 6 * (k - (r.seeds.length - 1) / 2), at(s.scores[k])]);
     body.push(...svgPolylines(points, colour, 1, { 'stroke-opacity': 0.45 }));
     for (const [cx, cy] of points) body.push(svgElement('circle', { cx, cy, r: 4.5, fill: colour }));
-    body.push(svgElement('text', { x: area.right - 90, y: area.top + 18 + 16 * k, fill: colour }, [], `● seed ${seed}`));
+    body.push(svgElement('text', { x: legendX, y: area.top + 18 + 16 * k, fill: colour }, [], `● seed ${seed}`));
   });
   r.settings.forEach((s, i) => {
     const x = column(i) + 26;
@@ -42,6 +43,6 @@ export function ablationSvg(r: AblationResult): string {
     }
     body.push(svgElement('line', { x1: x - 10, y1: at(mean), x2: x + 10, y2: at(mean), stroke: '#000', 'stroke-width': 3 }));
   });
-  body.push(svgElement('text', { x: area.right - 90, y: area.top + 18 + 16 * r.seeds.length }, [], '▬ mean ± sd'));
+  body.push(svgElement('text', { x: legendX, y: area.top + 18 + 16 * r.seeds.length }, [], '▬ mean ± sd'));
   return svgDocument(width, height, body);
 }

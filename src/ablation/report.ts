@@ -11,7 +11,7 @@ const meanSd = (s: Summary, sign = false) => `${sign ? signed(s.mean) : pts(s.me
 
 function verdictText(d: PairedDifference): string {
   if (d.verdict === 'one seed') return 'one seed: cannot tell';
-  const t = d.t === null ? 'n/a' : Number.isFinite(d.t) ? d.t.toFixed(2) : d.t > 0 ? '+∞' : '−∞';
+  const t = d.t === null ? 'n/a' : Number.isFinite(d.t) ? d.t.toFixed(2).replace('-', '−') : d.t > 0 ? '+∞' : '−∞';
   return `t = ${t} (|t| > ${d.tCritical!.toFixed(2)} is clear): ${d.verdict === 'clear' ? '**clear**' : 'within noise'}`;
 }
 

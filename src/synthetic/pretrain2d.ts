@@ -1,6 +1,8 @@
 // The demo's stand-in for an ImageNet checkpoint: a small 2-D ViT in timm's layout, trained from
 // scratch on axial slices of phantom volumes (drawn from the 'pretrain' seed streams, so never a
-// dataset case) to tell which structure covers the most pixels of a slice, or none. The gray slice
+// dataset case) on a slice-level task: by default which structure of the shapes phantoms covers
+// the most pixels of a slice, or none; the demo counts the discs of the depth phantoms
+// (src/synthetic/depth-phantom.ts). The gray slice
 // is clip-scaled to [0, 1], replicated to RGB and normalised as the model's config says, which is
 // how an ImageNet model sees a CT slice. Inflation then hands what it learnt to the 3-D segmenter.
 

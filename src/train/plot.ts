@@ -95,12 +95,12 @@ export function svgAxes(area: Rect, x: Axis | null, y: Axis): string[] {
   return out;
 }
 
-/** A coloured swatch and its name, right-aligned above the panel. */
+/** A coloured swatch and its name above the panel's left edge (text placed after the swatch, whatever the font's width). */
 function legend(area: Rect, name: string, colour: string): string[] {
   const y = area.top - 10;
   return [
-    svgElement('line', { x1: area.right - 8 * name.length - 40, y1: y - 4, x2: area.right - 8 * name.length - 12, y2: y - 4, stroke: colour, 'stroke-width': 3, class: 'legend' }),
-    text(area.right, y, name, 'end'),
+    svgElement('line', { x1: area.left, y1: y - 4, x2: area.left + 28, y2: y - 4, stroke: colour, 'stroke-width': 3 }),
+    text(area.left + 36, y, name),
   ];
 }
 
@@ -126,7 +126,7 @@ export function curvesSvg(curves: Curves): string {
     [toCoordinate(x, s, area.left, area.right), Number.isFinite(v) ? toCoordinate(y, v, area.bottom, area.top) : NaN]);
   const validation = at(diceArea, diceAxis, curves.validation.map((p) => [p.step, p.meanDice]));
   return svgDocument(width, height, [
-    text(lossArea.left, 24, titleLine(curves), 'start', { 'font-size': 15 }),
+    text(lossArea.left, 22, titleLine(curves), 'start', { 'font-size': 15 }),
     ...svgAxes(lossArea, x, lossAxis),
     ...svgAxes(diceArea, x, diceAxis),
     ...legend(lossArea, 'training loss', TRAIN_COLOUR),
