@@ -36,7 +36,7 @@ const OUT = 'demo-output';
 const SEED = 2026;
 const SEEDS = [SEED, SEED + 1, SEED + 2];
 const DATA = { training: 12, validation: 4, test: 0 };
-const PRETRAIN = { steps: 80, batchSize: 8, lr: 3e-3, trainVolumes: 48, heldOutVolumes: 8 };
+const PRETRAIN = { steps: 300, batchSize: 8, lr: 3e-3, trainVolumes: 48, heldOutVolumes: 8 };
 /** The 2-D ViT: PHANTOM_VIT with a head over the disc counts, at the phantoms' 32×32 grid. */
 const VIT = { ...PHANTOM_VIT, head: { kind: 'linear' as const, classes: DISC_COUNT_CLASSES.length, pool: 'token' as const } };
 /**
@@ -44,7 +44,7 @@ const VIT = { ...PHANTOM_VIT, head: { kind: 'linear' as const, classes: DISC_COU
  * augmentation (it pays off over long runs only), Dice + CE, and a learning rate for a small
  * decoder that starts from scratch.
  */
-const FINETUNE = { steps: 60, batchSize: 4, warmup: 6, lr: 5e-3, loss: 'dicece' as const, augment: false, logEvery: 5 };
+const FINETUNE = { steps: 150, batchSize: 4, warmup: 10, lr: 2e-3, loss: 'dicece' as const, augment: false, logEvery: 5 };
 
 const say = (line: string) => console.log(line);
 const seconds = (from: number) => (performance.now() - from) / 1000;
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     t = performance.now();
     const progress = new ProgressLine('  pretrain');
     const pre = await pretrain2d(gpu, {
-      ...PRETRAIN, seed: SEED, config: VIT, source: discCountSource(),
+      ...PRETRAIN, seed: SEED, config: VIT, source: discCountSource(), init: 'timm',
       onProgress: (p) => progress.update(p.step, p.steps, `loss ${p.loss.toFixed(3)}`, (p.steps - p.step) / p.stepsPerSecond),
     });
     await mkdir(join(OUT, 'pretrained'));

@@ -177,6 +177,12 @@ export interface Pretrain2dOptions {
   phantom?: PhantomOptions;
   /** The slices and the task; default shapesSource(phantom). */
   source?: SliceSource;
+  /**
+   * 'lecun' (default): block matrices re-drawn with std 1/√fan_in, which learns from the first
+   * step (see prepareTraining); 'timm': timm's std-0.02 weights kept, slower to start but at the
+   * scale a model trained from scratch has, so fine-tuning compares like with like.
+   */
+  init?: 'lecun' | 'timm';
   /** The model; default PHANTOM_VIT. It must be 2-D (depthSlices 1) with a linear head over the source's classes. */
   config?: VitConfig;
   onProgress?: (progress: PretrainProgress) => void;
@@ -205,7 +211,7 @@ function checkOptions(o: Pretrain2dOptions): Required<Omit<Pretrain2dOptions, 'o
   if (config.imageSize[0] !== config.imageSize[1]) throw new Error(`pretrain2d: options.config.imageSize must be square, got [${config.imageSize.join(', ')}]`);
   const resolved = {
     steps: o.steps, seed: o.seed, batchSize: o.batchSize ?? 8, lr: o.lr ?? 3e-3, warmup: o.warmup ?? Math.round(o.steps / 10),
-    trainVolumes: o.trainVolumes ?? 48, heldOutVolumes: o.heldOutVolumes ?? 8, config, source,
+    trainVolumes: o.trainVolumes ?? 48, heldOutVolumes: o.heldOutVolumes ?? 8, config, source, init: o.init ?? 'lecun',
   };
   for (const key of ['steps', 'batchSize', 'trainVolumes', 'heldOutVolumes'] as const) {
     if (!Number.isInteger(resolved[key]) || resolved[key] < 1) throw new Error(`pretrain2d: options.${key} must be a positive integer, got ${resolved[key]}`);
@@ -234,7 +240,7 @@ export async function pretrain2d(gpu: Gpu, options: Pretrain2dOptions): Promise<
   try {
     const losses: number[] = [];
     const started = performance.now();
-    const optimizer = prepareTraining(model, o.seed);
+    const optimizer = prepareTraining(model, o.seed, o.init);
     try {
       const random = rng(o.seed);
       for (let step = 0; step < o.steps; step++) {
@@ -268,9 +274,9 @@ export async function pretrain2d(gpu: Gpu, options: Pretrain2dOptions): Promise<
  * make it learn from the first step. Weight decay as timm: none on biases, norms, cls_token and
  * pos_embed.
  */
-function prepareTraining(model: VisionTransformer, seed: number): AdamW {
+function prepareTraining(model: VisionTransformer, seed: number, init: 'lecun' | 'timm'): AdamW {
   const named = model.namedParameters();
-  named.forEach(([name, t], i) => {
+  if (init === 'lecun') named.forEach(([name, t], i) => {
     if (/^blocks\./.test(name) && t.rank === 2) t.write(randn(t.size, (seed ^ Math.imul(i + 1, 0x9e3779b1)) >>> 0, 1 / Math.sqrt(t.shape[1])));
   });
   const decayed = ([name, t]: [string, Tensor]) => t.rank >= 2 && name !== 'pos_embed' && name !== 'cls_token';
