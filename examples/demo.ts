@@ -171,7 +171,7 @@ function reportMarkdown(table: string, pretrainAccuracy: number, times: Record<s
     '',
     '## How to read it',
     '',
-    'The 2-D settings see one slice, where a sphere and a cylinder look the same: they can find the discs but must guess their class, so their per-class Dice stays low however long they train. The inflated model sees 5 slices and can learn the difference. Pre-training helps a short run find the discs at all. Whether each gap is larger than what changing the seed alone does is what the verdict column says; with 3 seeds only a large, consistent gap counts as clear.',
+    'What to expect, and why: the 2-D settings see one slice, where a sphere and a cylinder can look the same, so they can find the discs but must guess the class wherever the radius fits both: their sphere and cylinder Dice is capped however long they train. The inflated models see 5 slices and can learn the difference, but first have to learn to use the extra slices (with centering, the off-centre patch kernels start at zero). Pre-training hands a model features for finding discs before fine-tuning starts; on data this simple (bright discs in a dim body) a model from scratch learns to find them quickly too, so transfer may matter less here than in the paper. The tables above, not this paragraph, say what happened in this run; the verdict column says whether a gap is larger than what changing the seed alone does (with 3 seeds only a large, consistent gap counts as clear).',
     '',
     `## One held-out volume (seed ${SEEDS[0]}; red: sphere, green: cylinder)`,
     '',
