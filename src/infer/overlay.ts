@@ -146,22 +146,23 @@ export function overlayFigureSvg(png: Uint8Array, size: { width: number; height:
   const legendX = size.width + 24;
   const rows = classNames.slice(1).map((name, k) => {
     const [r, g, b] = classColour(k + 1);
-    const y = 48 + 24 * k;
+    const y = 80 + 24 * k;
     return [
       svgElement('rect', { x: legendX, y: y - 12, width: 16, height: 16, fill: `#${hex(r)}${hex(g)}${hex(b)}`, 'fill-opacity': ALPHA, stroke: '#000' }),
       svgElement('text', { x: legendX + 24, y: y + 1 }, [], name),
     ].join('');
   });
   const longest = Math.max(10, ...classNames.map((n) => n.length));
-  const width = legendX + 32 + 8 * longest;
-  const height = Math.max(size.height + 40, 48 + 24 * classNames.length);
+  // Widths are estimates (about 8 units a character at 13–14 px); the title gets its own row.
+  const width = Math.max(legendX + 32 + 8 * longest, 8 * title.length);
+  const height = Math.max(size.height + 40, 80 + 24 * classNames.length);
   return svgDocument(width, height, [
     svgElement('text', { x: 0, y: 20, 'font-size': 14 }, [], title),
     svgElement('image', {
       x: 0, y: 32, width: size.width, height: size.height, style: 'image-rendering: pixelated',
       href: `data:image/png;base64,${base64(png)}`,
     }),
-    svgElement('text', { x: legendX, y: 24, 'font-weight': 'bold' }, [], 'legend'),
+    svgElement('text', { x: legendX, y: 52, 'font-weight': 'bold' }, [], 'legend'),
     ...rows,
   ]);
 }
