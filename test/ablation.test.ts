@@ -107,6 +107,8 @@ describe('transseg ablation end to end', () => {
       '--decoder', 'convtrans', '--channels', '4', '--batch-size', '2', '--steps', '2', '--log-every', '1',
       '--intensity', 'clip:-100,300', '--no-augment'];
     await expect(ablation([...flags, '--force-2d'])).rejects.toThrow(/--force-2d is what the ablation varies/);
+    await expect(ablation(['--out', out])).rejects.toThrow(/^ablation: --dataset is required$/);
+    await expect(ablation([...flags, '--lr', 'x'])).rejects.toThrow(/^ablation: --lr must be a number/);
     const markdown = await ablation([...flags, '--seeds', '2', '--seed', '7']);
     expect(markdown).toMatch(/\| inflated pre-trained \(centering\) \| [\d.]+ \| [\d.]+ \| [\d.]+ ± [\d.]+ \|/);
     for (const file of ['ablation.md', 'ablation.json', 'ablation.svg']) expect(existsSync(join(out, file)), file).toBe(true);

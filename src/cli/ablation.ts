@@ -43,7 +43,10 @@ export async function ablation(argv: string[]): Promise<string> {
   const first = Number(own.seed ?? ABLATION_FLAGS.seed.default);
   if (!Number.isInteger(first) || first < 0) throw new Error(`ablation: --seed must be an integer >= 0, got '${own.seed}'`);
   const settings = chooseSettings(own.settings);
-  const base = await optionsFromFlags([...rest, '--seed', String(first)]);
+  // train's parser names itself in its errors; here they are the ablation's.
+  const base = await optionsFromFlags([...rest, '--seed', String(first)]).catch((e: Error) => {
+    throw new Error(e.message.replace(/^train:/, 'ablation:'));
+  });
   const seeds = Array.from({ length: count }, (_, k) => first + k);
   const gpu = await Gpu.create();
   try {
