@@ -143,16 +143,20 @@ describe('transseg predict', () => {
     expect(worst).toBeLessThanOrEqual(SUM_TOL);
 
     const auto = mostForegroundSlices(labels.data, [7, 5, 4]);
-    expect(filesIn(path('single', 'overlays'))).toEqual(auto.map((k) => `case_slice${k}.png`).sort());
+    expect(filesIn(path('single', 'overlays'))).toEqual(auto.flatMap((k) => [`case_slice${k}.png`, `case_slice${k}.svg`]).sort());
+    // 7×5 voxels drawn as 37×37-pixel squares: the longer side reaches 256 (7 · 37 = 259).
     const png = await decodePng(readFileSync(path('single', 'overlays', `case_slice${auto[0]}.png`)), 'overlay');
-    expect(png.width * png.height).toBe(35);
+    expect(png.width * png.height).toBe(35 * 37 * 37);
+    const figure = readFileSync(path('single', 'overlays', `case_slice${auto[0]}.svg`), 'utf8');
+    expect(figure).toContain('image-rendering: pixelated');
+    expect(figure).toMatch(/<text [^>]*>legend<\/text>/);
   });
 
   it('--slices picks the overlay slices', async () => {
     const out = path('slices', 'case.nii.gz');
     mkdirSync(path('slices'));
     await predict(['--model', MODEL1, '--input', IMAGE, '--output', out, '--overlay', path('slices', 'png'), '--slices', '3,0']);
-    expect(filesIn(path('slices', 'png'))).toEqual(['case_slice0.png', 'case_slice3.png']);
+    expect(filesIn(path('slices', 'png'))).toEqual(['case_slice0.png', 'case_slice0.svg', 'case_slice3.png', 'case_slice3.svg']);
   });
 
   it('a folder of cases and a dataset.json test list, into output folders', async () => {

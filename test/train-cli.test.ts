@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { evaluate, type EvaluateReportFile } from '../src/cli/evaluate.js';
 import { train } from '../src/cli/train.js';
 import { splitCases } from '../src/data/dataset.js';
-import { writePhantomDataset } from '../src/data/phantom-node.js';
+import { writePhantomDataset } from '../src/synthetic/phantom-node.js';
 import { readSafetensorsFile } from '../src/io/safetensors-node.js';
 import { readModelFileHeader, type SegmenterFileHeader } from '../src/model/model-file.js';
 
@@ -47,7 +47,7 @@ describe('transseg train', () => {
     const out = path('run');
     const summary = await train([...baseFlags(out), '--steps', '4', '--zoom', '0.8,1.25']);
     expect(summary).toMatch(/^trained to step 4 in \d+ s; files in .*run\/\nbest validation \(step [24]\): mean Dice [\d.]+ incl\. background; per class background [\d.]+, sphere [\d.]+, capsule \+ torus [\d.]+$/);
-    for (const file of ['best.safetensors', 'last.safetensors', 'checkpoint.json', 'metrics.jsonl', 'curves.png', 'run.json']) {
+    for (const file of ['best.safetensors', 'last.safetensors', 'checkpoint.json', 'metrics.jsonl', 'curves.svg', 'run.json']) {
       expect(existsSync(join(out, file)), file).toBe(true);
     }
     const expectedValidation = splitCases(ids, { fraction: 0.2, seed: SEED }).validation;

@@ -40,7 +40,7 @@ import { readNiftiFile, writeNiftiFile } from '../io/nifti-node.js';
 import type { NiftiVolume } from '../io/nifti.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import type { SafetensorsFile } from '../io/safetensors.js';
-import { mostForegroundSlices, overlayPng, radiologicalView } from '../infer/overlay.js';
+import { mostForegroundSlices, overlayFigureSvg, overlayPng, overlayScale, radiologicalView } from '../infer/overlay.js';
 import { channelMismatch, labelDatatype, predictCase } from '../infer/predict-file.js';
 import { segmenterFromFile, type LoadedSegmenter } from '../checkpoint/segmenter-file.js';
 import { ProgressLine } from './progress.js';
@@ -299,7 +299,7 @@ async function loadInputCase(c: InputCase): Promise<{ volume: LoadedCase; affine
 }
 
 /** Writes the overlays of one case; returns their paths. */
-async function writeOverlays(folder: string, volume: LoadedCase, labels: Float32Array, affine: Affine, classes: number, slices: 'auto' | number[]): Promise<string[]> {
+async function writeOverlays(folder: string, volume: LoadedCase, labels: Float32Array, affine: Affine, classNames: readonly string[], slices: 'auto' | number[]): Promise<string[]> {
   const [X, Y] = volume.dims;
   const plane = X * Y;
   const view = radiologicalView(affine);
@@ -310,9 +310,14 @@ async function writeOverlays(folder: string, volume: LoadedCase, labels: Float32
       labels: labels.subarray(k * plane, (k + 1) * plane),
       size: [X, Y] as const,
     };
-    const png = await overlayPng(slice, classes, view);
+    const scale = overlayScale(X, Y);
+    const png = await overlayPng(slice, classNames.length, view, scale);
     const path = join(folder, `${volume.id}_slice${k}.png`);
     await writeFileAtomically(path, (file) => file.writeFile(png));
+    // The same picture with a title and a legend naming the classes.
+    const [width, height] = (view.transpose ? [Y, X] : [X, Y]).map((n) => n * scale);
+    const figure = overlayFigureSvg(png, { width, height }, classNames, `${volume.id}, axial slice ${k} (of ${volume.dims[2]})`);
+    await writeFileAtomically(path.replace(/\.png$/, '.svg'), (file) => file.writeFile(figure));
     paths.push(path);
   }
   return paths;
@@ -330,7 +335,7 @@ export const PREDICT_COMMAND = defineCommand({
     { name: 'output', value: 'Y', help: 'a .nii / .nii.gz file for one case, else a folder of <case>.nii.gz (created if needed)' },
     { name: 'probabilities', value: 'P', shownDefault: 'none', help: 'also write the class probabilities: float32, 4-D [X, Y, Z, classes]; a file or a folder as --output' },
     { name: 'batch-size', value: 'N', default: '8', help: 'windows per forward pass' },
-    { name: 'overlay', value: 'DIR', shownDefault: 'none', help: 'a folder for PNG overlays <case>_slice<k>.png' },
+    { name: 'overlay', value: 'DIR', shownDefault: 'none', help: 'a folder for overlays <case>_slice<k>.png and .svg (the same picture with a title and a legend naming the classes)' },
     { name: 'slices', value: 'LIST', shownDefault: 'auto', help: 'the overlay slices: auto (the 3 with the most predicted foreground) or k1,k2,... (0-based, along the third NIfTI axis)' },
   ],
 });
@@ -375,7 +380,7 @@ export async function predict(argv: string[]): Promise<string> {
             await writeNiftiFile(path, probabilities!, volume.geometry, { datatype: probabilities!.datatype });
             written.push(path);
           }
-          if (plan.overlays) written.push(...await writeOverlays(plan.overlays, volume, labels.data, affine, K, plan.slices));
+          if (plan.overlays) written.push(...await writeOverlays(plan.overlays, volume, labels.data, affine, header.labels, plan.slices));
           slices += volume.dims[2];
         } catch (e) {
           const kept = written.length > 0 ? `the ${written.length} file(s) written before it are complete and kept:\n${written.map((p) => `  ${p}`).join('\n')}` : 'nothing was written';

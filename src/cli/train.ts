@@ -78,7 +78,7 @@ function oneOf<T extends string>(flag: string, value: string | undefined, allowe
   return value as T;
 }
 
-async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
+export async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
   const { values: v } = parseFlags(TRAIN_COMMAND, argv);
   const out = required(v.out, 'out', 'train');
   if (v.resume) {

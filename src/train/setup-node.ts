@@ -51,6 +51,8 @@ export interface RunOptions {
   remap?: LabelRemap;
   /** Fraction of the training cases held out for validation when dataset.json lists none. */
   validationFraction?: number;
+  /** Seed of that held-out split; settings.seed when absent (the ablation fixes it across seeds). */
+  splitSeed?: number;
   settings: Partial<TrainSettings> & { steps: number; intensity: IntensitySpec };
   /** Continue the run in `out` from its checkpoint (see store-node.ts). */
   resume?: boolean;
@@ -141,7 +143,7 @@ export async function prepareRun(gpu: Gpu, o: RunOptions, log: (line: string) =>
   const { dataset } = await openDataset(o.dataset, { remap: o.remap });
   const classNames = remapLabels(dataset.labels, o.remap);
   const labels = Object.keys(classNames).map((k) => classNames[Number(k)]);
-  const split = splitForRun(dataset, fraction, o.settings.seed ?? DEFAULT_SETTINGS.seed);
+  const split = splitForRun(dataset, fraction, o.splitSeed ?? o.settings.seed ?? DEFAULT_SETTINGS.seed);
   const load = (entries: typeof split.train) => Promise.all(entries.map((e) => loadCaseFile(e, { remap: o.remap })));
   const [train, validation] = [await load(split.train), await load(split.validation)];
   const channels = train[0].channels;

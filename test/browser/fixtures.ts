@@ -2,7 +2,7 @@
 // writes them) and a phantom volume on an oblique grid, written as one file per modality and as
 // one 4-D file.
 import { join } from 'node:path';
-import { generatePhantom, PHANTOM_LABELS } from '../../src/data/phantom.js';
+import { generatePhantom, PHANTOM_LABELS } from '../../src/synthetic/phantom.js';
 import type { Gpu } from '../../src/gpu/gpu.js';
 import { writeNiftiFile } from '../../src/io/nifti-node.js';
 import { writeSafetensorsFile } from '../../src/io/safetensors-node.js';
