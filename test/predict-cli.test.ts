@@ -223,7 +223,7 @@ describe('transseg predict', () => {
     const summary = await predict(['--model', MODEL2, '--input', root, '--output', path('patients-out'), '--overlay', path('patients-png')]);
     expect(summary).toMatch(/^predicted 2 cases/);
     expect(filesIn(path('patients-out'))).toEqual(['pat1.nii.gz', 'pat2.nii.gz']);
-    expect(filesIn(path('patients-png')).every((f) => /^pat[12]_slice\d+\.png$/.test(f))).toBe(true);
+    expect(filesIn(path('patients-png')).every((f) => /^pat[12]_slice\d+\.(png|svg)$/.test(f))).toBe(true);
     const files = [join(root, 'pat1', 'Flair_subtrMeanDivStd.nii.gz'), join(root, 'pat1', 'T1c_subtrMeanDivStd.nii.gz')];
     expect([...(await readNiftiFile(path('patients-out', 'pat1.nii.gz'))).data]).toEqual([...(await reference(MODEL2, files)).labels]);
 

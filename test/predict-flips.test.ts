@@ -94,7 +94,7 @@ describe('the model file records test-time flips and post-processing', () => {
 
   it('a bad field is refused with the file and the field named', () => {
     const bad = { ...modelFileMetadata(header), inference: JSON.stringify({ postprocess: { connectivity: 8 } }) };
-    expect(() => readModelFileHeader(bad, 'm.safetensors')).toThrow(/m\.safetensors: __metadata__\.inference\.postprocess: connectivity must be 6, 18 or 26/);
+    expect(() => readModelFileHeader(bad, 'm.safetensors')).toThrow(/m\.safetensors: __metadata__\.inference\.postprocess\.connectivity must be one of 6, 18, 26, got 8/);
     const flips = { ...modelFileMetadata(header), inference: JSON.stringify({ flips: 'yes' }) };
     expect(() => readModelFileHeader(flips, 'm.safetensors')).toThrow(/inference\.flips must be true or false/);
   });
