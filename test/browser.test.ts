@@ -18,8 +18,13 @@ import { testGpu } from './helpers/gpu.js';
 import { reportError } from './helpers/report.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+/** WebGPU on SwiftShader, and nothing that reaches for the network (a fresh profile each launch). */
+const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--no-sandbox', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
 const SCREENSHOT = 'test-artifacts/browser-viewer.png';
-const HEADER_BYTES = 352; // NIfTI-1 header and extension flag, as nifti-write.ts writes them
+const HEADER_BYTES = 352;
+/** The worker compiles the model's shaders and reads volumes off the main thread: poll, don't expect at once. */
+const WAIT = { timeout: 60_000, interval: 100 }; // NIfTI-1 header and extension flag, as nifti-write.ts writes them
 
 // Node runs the kernels on lavapipe, the page on SwiftShader: two f32 implementations whose exp,
 // division and fused multiply-adds may round differently in the last bit. Through the one tiny
@@ -84,7 +89,7 @@ describe.skipIf(!haveChromium)('the browser page (Chromium, WebGPU on SwiftShade
     await writeModel(gpu, MODEL_MM, ['CT', 'contrast'], 22);
     volumes = await writeVolumes(dir);
     server = await startPageServer();
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1200, height: 1000 } });
     context.on('request', (r) => requests.push(r.url()));
   }, 120_000);
@@ -107,7 +112,7 @@ describe.skipIf(!haveChromium)('the browser page (Chromium, WebGPU on SwiftShade
 
   async function chooseModel(page: Page, file: string): Promise<void> {
     await page.setInputFiles('#model-file', file);
-    await expect.poll(() => page.textContent('#model-info')).toContain(basename(file));
+    await expect.poll(() => page.textContent('#model-info'), WAIT).toContain(basename(file));
   }
 
   async function download(page: Page, selector: string): Promise<Buffer> {
@@ -146,11 +151,11 @@ describe.skipIf(!haveChromium)('the browser page (Chromium, WebGPU on SwiftShade
 
   it('segments a volume like `transseg predict`: same label file, probabilities within 1e-5', async () => {
     const page = await openPage();
-    await expect.poll(() => page.textContent('#adapter')).toMatch(/^WebGPU adapter: .*swiftshader/i);
+    await expect.poll(() => page.textContent('#adapter'), WAIT).toMatch(/^WebGPU adapter: .*swiftshader/i);
     await chooseModel(page, MODEL_CT);
     expect(await page.textContent('#model-info')).toContain('4 classes; 1 modality (CT)');
     await page.setInputFiles('#image-file', volumes.ct);
-    await expect.poll(() => page.textContent('#image-info')).toContain(`${DIMS.join('×')} voxels, 1 channel`);
+    await expect.poll(() => page.textContent('#image-info'), WAIT).toContain(`${DIMS.join('×')} voxels, 1 channel`);
 
     const inPage = await segmentInPage(page, true);
     const node = await predictInNode('ct', MODEL_CT, [volumes.ct], true);
@@ -176,19 +181,19 @@ describe.skipIf(!haveChromium)('the browser page (Chromium, WebGPU on SwiftShade
     const page = await openPage();
     await chooseModel(page, MODEL_MM);
     await page.setInputFiles('#image-file', volumes.ct); // one channel for a two-channel model
-    await expect.poll(() => page.textContent('#message')).toBe(
+    await expect.poll(() => page.textContent('#message'), WAIT).toBe(
       'phantom.nii.gz: 1 channel, but the model takes 2 (CT, contrast, in this order); choose one file per modality, or one 4-D file holding all 2.');
     expect(await page.isDisabled('#run')).toBe(true);
 
     await page.setInputFiles('#modality-file-0', volumes.ct);
     await page.setInputFiles('#modality-file-1', volumes.second);
-    await expect.poll(() => page.textContent('#image-info')).toContain('CT: phantom.nii.gz, contrast: phantom_0001.nii.gz: 26×22×7 voxels, 2 channels');
+    await expect.poll(() => page.textContent('#image-info'), WAIT).toContain('CT: phantom.nii.gz, contrast: phantom_0001.nii.gz: 26×22×7 voxels, 2 channels');
     const perModality = await segmentInPage(page, false);
     const node = await predictInNode('two', MODEL_MM, [volumes.ct, volumes.second], false);
     expectSameLabels(perModality.labels, node.labels);
 
     await page.setInputFiles('#image-file', volumes.both);
-    await expect.poll(() => page.textContent('#image-info')).toContain('phantom_4d.nii.gz: 26×22×7 voxels, 2 channels');
+    await expect.poll(() => page.textContent('#image-info'), WAIT).toContain('phantom_4d.nii.gz: 26×22×7 voxels, 2 channels');
     const fourD = await segmentInPage(page, false);
     expectSameLabels(fourD.labels, node.labels);
     await page.close();
@@ -196,14 +201,14 @@ describe.skipIf(!haveChromium)('the browser page (Chromium, WebGPU on SwiftShade
 
   it('takes a model and a volume dropped on the page', async () => {
     const page = await openPage();
-    await expect.poll(() => page.textContent('#adapter')).toMatch(/^WebGPU adapter/);
+    await expect.poll(() => page.textContent('#adapter'), WAIT).toMatch(/^WebGPU adapter/);
     const files = [MODEL_CT, volumes.ct].map((f) => ({ name: basename(f), bytes: [...readFileSync(f)] }));
     await page.evaluate((list) => {
       const transfer = new DataTransfer();
       for (const f of list) transfer.items.add(new File([new Uint8Array(f.bytes)], f.name));
       document.getElementById('inputs')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
     }, files);
-    await expect.poll(() => page.textContent('#image-info')).toContain('phantom.nii.gz: 26×22×7 voxels, 1 channel');
+    await expect.poll(() => page.textContent('#image-info'), WAIT).toContain('phantom.nii.gz: 26×22×7 voxels, 1 channel');
     expect(await page.textContent('#model-info')).toContain('ct.safetensors: 4 classes');
     expect(await page.isEnabled('#run')).toBe(true);
     await page.close();
@@ -211,12 +216,12 @@ describe.skipIf(!haveChromium)('the browser page (Chromium, WebGPU on SwiftShade
 
   it('says clearly when there is no WebGPU or no adapter', async () => {
     const none = await openPage(() => Object.defineProperty(Navigator.prototype, 'gpu', { value: undefined }));
-    await expect.poll(() => none.textContent('#adapter')).toMatch(/^This browser offers no WebGPU \(navigator\.gpu is missing\)\. Use a browser with WebGPU/);
+    await expect.poll(() => none.textContent('#adapter'), WAIT).toMatch(/^This browser offers no WebGPU \(navigator\.gpu is missing\)\. Use a browser with WebGPU/);
     expect(await none.getAttribute('#adapter', 'class')).toContain('error');
     const noAdapter = await openPage(() => { GPU.prototype.requestAdapter = async () => null; });
-    await expect.poll(() => noAdapter.textContent('#adapter')).toMatch(/^WebGPU is there, but the browser gave no adapter/);
+    await expect.poll(() => noAdapter.textContent('#adapter'), WAIT).toMatch(/^WebGPU is there, but the browser gave no adapter/);
     await noAdapter.setInputFiles('#model-file', MODEL_CT);
-    await expect.poll(() => noAdapter.textContent('#message')).toBe('There is no WebGPU here to run the model on: see the message at the top.');
+    await expect.poll(() => noAdapter.textContent('#message'), WAIT).toBe('There is no WebGPU here to run the model on: see the message at the top.');
     expect(await noAdapter.isDisabled('#run')).toBe(true);
     await none.close();
     await noAdapter.close();
