@@ -70,6 +70,8 @@ export class FineTuning {
     if (event.event === 'train-record') {
       this.records.push(event.record);
       this.drawCurve();
+    } else if (event.event === 'train-paused') {
+      this.ui.message.textContent = `Paused after step ${event.step}; a reload would resume from the last checkpoint saved in this browser.`;
     } else if (event.event === 'train-progress') {
       const { step, steps, etaSeconds } = event;
       this.ui.progress.value = step / steps;

@@ -88,7 +88,8 @@ export type Control = { type: 'pause' } | { type: 'continue' };
 export type Event =
   | { event: 'segment-progress'; done: number; total: number }
   | { event: 'status'; text: string }
-  | { event: 'train-progress'; step: number; steps: number; etaSeconds: number; paused: boolean }
-  | { event: 'train-record'; record: LogRecord };
+  | { event: 'train-progress'; step: number; steps: number; etaSeconds: number }
+  | { event: 'train-record'; record: LogRecord }
+  | { event: 'train-paused'; step: number };
 
 export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };

@@ -20,7 +20,7 @@ export interface TrainHooks {
   onRecord: (record: LogRecord) => void;
   onProgress: (step: number, steps: number, etaSeconds: number) => void;
   /** Resolves when training may go on (at once, unless the user paused). */
-  untilUnpaused: () => Promise<void>;
+  untilUnpaused: (step: number) => Promise<void>;
 }
 
 /** Reads each named file once. */
@@ -175,7 +175,7 @@ export async function trainInWorker(gpu: Gpu, choice: TrainChoice, resume: boole
     let first = true;
     hooks.onProgress(trainer.currentStep, settings.steps, NaN);
     while (trainer.currentStep < settings.steps) {
-      await hooks.untilUnpaused();
+      await hooks.untilUnpaused(trainer.currentStep);
       const stepStarted = performance.now();
       await trainer.run(undefined, trainer.currentStep + 1);
       eta.add(trainer.currentStep, (performance.now() - stepStarted) / 1000, first);

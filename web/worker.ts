@@ -71,10 +71,10 @@ function summarise(c: ImageCase): ImageSummary {
 
 const trainHooks: TrainHooks = {
   onRecord: (record) => send({ event: 'train-record', record }),
-  onProgress: (step, steps, etaSeconds) => send({ event: 'train-progress', step, steps, etaSeconds, paused: false }),
-  untilUnpaused: () => {
+  onProgress: (step, steps, etaSeconds) => send({ event: 'train-progress', step, steps, etaSeconds }),
+  untilUnpaused: (step) => {
     if (!pauseRequested) return Promise.resolve();
-    send({ event: 'status', text: 'Paused.' });
+    send({ event: 'train-paused', step });
     return new Promise<void>((resolve) => { paused = resolve; });
   },
 };
