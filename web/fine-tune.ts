@@ -123,6 +123,7 @@ export class FineTuning {
       choice = this.choice();
     } catch (e) {
       this.ui.message.textContent = (e as Error).message;
+      this.ui.message.classList.add('error');
       return;
     }
     this.records = [];
@@ -136,6 +137,7 @@ export class FineTuning {
     this.paused = false;
     ui.saved.hidden = true;
     ui.message.textContent = 'Reading the volumes and setting the run up…';
+    ui.message.classList.remove('error');
     ui.download.hidden = true;
     delete ui.download.dataset.seconds;
     this.update();
@@ -147,6 +149,7 @@ export class FineTuning {
       offer(ui.download, result.model, 'fine-tuned.safetensors', 'the fine-tuned model');
     } catch (e) {
       ui.message.textContent = `Fine-tuning failed: ${(e as Error).message}`;
+      ui.message.classList.add('error');
     } finally {
       this.running = false;
       this.paused = false;
@@ -161,7 +164,7 @@ export class FineTuning {
     this.update();
   }
 
-  /** Training loss (left axis, from 0 to its largest value) and validation mean Dice (right axis, 0..1). */
+  /** Training loss (scaled from its smallest to its largest value) and validation mean Dice (0..1), against the step. */
   private drawCurve(): void {
     const canvas = this.ui.curve;
     const context = canvas.getContext('2d')!;
@@ -173,7 +176,9 @@ export class FineTuning {
     const train = this.records.filter((r) => r.kind === 'train');
     const validation = this.records.filter((r) => r.kind === 'validation');
     const lastStep = Math.max(1, ...this.records.map((r) => r.step));
-    const maxLoss = Math.max(1e-6, ...train.map((r) => r.loss));
+    const losses = train.map((r) => r.loss);
+    const [minLoss, maxLoss] = [Math.min(...losses), Math.max(...losses)];
+    const lossFraction = (loss: number) => (maxLoss > minLoss ? (loss - minLoss) / (maxLoss - minLoss) : 0.5);
     const x = (step: number) => pad + ((width - 2 * pad) * step) / lastStep;
     const y = (fraction: number) => height - pad - (height - 1.5 * pad) * fraction;
     const line = (points: [number, number][], colour: string) => {
@@ -184,14 +189,15 @@ export class FineTuning {
       for (const [px, py] of points) context.fillRect(px - 1.5, py - 1.5, 3, 3);
     };
     context.fillStyle = '#c33';
-    line(train.map((r) => [x(r.step), y(r.loss / maxLoss)]), '#c33');
+    line(train.map((r) => [x(r.step), y(lossFraction(r.loss))]), '#c33');
     context.fillStyle = '#36c';
     line(validation.map((r) => [x(r.step), y(r.meanDice)]), '#36c');
     context.fillStyle = '#333';
     context.font = '11px sans-serif';
     const lastLoss = train.at(-1);
     const lastDice = validation.at(-1);
-    context.fillText(`loss (red, 0–${maxLoss.toPrecision(3)})${lastLoss ? `: ${lastLoss.loss.toFixed(4)}` : ''}`, pad, 10);
+    const lossRange = losses.length ? `, ${minLoss.toPrecision(4)}–${maxLoss.toPrecision(4)}` : '';
+    context.fillText(`loss (red${lossRange})${lastLoss ? `: ${lastLoss.loss.toFixed(4)}` : ''}`, pad, 10);
     context.fillText(`validation mean Dice (blue, 0–1)${lastDice ? `: ${lastDice.meanDice.toFixed(4)} at step ${lastDice.step}` : ''}`, width / 2, 10);
     canvas.dataset.records = String(this.records.length);
   }
