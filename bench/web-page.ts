@@ -6,16 +6,19 @@
 // Screenshots of both go to --out. Needs /usr/bin/chromium and ../shared/data (the BRATS pairs).
 //
 //   npm run build && node dist/bench/web-page.js [--out /tmp/transseg-web-bench] [--skip segment|train]
+//     [--slices N]   segment only the case's central N slices (a shorter run on a loaded machine)
+//     [--models minimal,vit-tiny] [--query '?kernels=gpu']   which models; the page's address query (docs/web.md)
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium, type Page } from 'playwright-core';
 import { predict } from '../src/cli/predict.js';
 import { train } from '../src/cli/train.js';
 import { writePhantomDataset } from '../src/data/phantom-node.js';
 import { Gpu } from '../src/gpu/gpu.js';
+import { readNiftiFile, writeNiftiFile } from '../src/io/nifti-node.js';
 import { writeSafetensorsFile } from '../src/io/safetensors-node.js';
 import { PRESETS, type VitConfig } from '../src/model/config.js';
 import { readWeights } from '../src/model/load-weights.js';
@@ -64,6 +67,18 @@ async function writeSmallEncoder(gpu: Gpu, file: string): Promise<void> {
   await writeSafetensorsFile(file, [...weights], modelFileMetadata({ kind: 'encoder', encoder: SMALL, provenance: { bench: 'web-page, random weights' } }));
 }
 
+/** The central `n` axial slices of a volume, written to `folder` (same voxel size; the position does not matter for timing). */
+async function centralSlices(file: string, n: number, folder: string): Promise<string> {
+  const volume = await readNiftiFile(file);
+  const [X, Y, Z] = volume.dims;
+  const first = Math.max(0, Math.floor((Z - n) / 2));
+  const count = Math.min(n, Z);
+  const out = join(folder, `${count}-slices-${basename(file)}`);
+  const header = { ...volume.header, dim: volume.header.dim.map((d, k) => (k === 3 ? count : d)) };
+  await writeNiftiFile(out, { dims: [X, Y, count], data: volume.data.slice(first * X * Y, (first + count) * X * Y) }, header, { datatype: 'float32' });
+  return out;
+}
+
 function startServer(): Promise<{ url: string; stop: () => void }> {
   const child = spawn(process.execPath, ['scripts/web.mjs', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
@@ -83,7 +98,8 @@ async function waitFor(page: Page, seconds: string, message: string): Promise<nu
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { out: { type: 'string', default: '/tmp/transseg-web-bench' }, skip: { type: 'string' } } });
+  const { values } = parseArgs({ options: { out: { type: 'string', default: '/tmp/transseg-web-bench' }, skip: { type: 'string' }, slices: { type: 'string' },
+    models: { type: 'string', default: 'minimal,vit-tiny' }, query: { type: 'string', default: '' } } });
   const out = values.out!;
   mkdirSync(out, { recursive: true });
   const gpu = await Gpu.create();
@@ -95,14 +111,16 @@ async function main(): Promise<void> {
     await page.goto(server.url);
     if (values.skip !== 'segment') {
       const caseDir = join(BRATS, readdirSync(BRATS).sort()[0]);
-      const images = ['Flair_subtrMeanDivStd.nii.gz', 'T1c_subtrMeanDivStd.nii.gz'].map((f) => join(caseDir, f));
-      for (const kind of ['minimal', 'vit-tiny'] as const) {
+      let images = ['Flair_subtrMeanDivStd.nii.gz', 'T1c_subtrMeanDivStd.nii.gz'].map((f) => join(caseDir, f));
+      if (values.slices) images = await Promise.all(images.map((f) => centralSlices(f, Number(values.slices), out)));
+      const grid = (await readNiftiFile(images[0])).dims.join('×');
+      for (const kind of values.models!.split(',') as ('minimal' | 'vit-tiny')[]) {
         const model = join(out, `brats96-${kind}.safetensors`);
         await writeBratsModel(gpu, model, kind);
         const nodeStarted = performance.now();
         const summary = await predict(['--model', model, '--input', images.join(','), '--output', join(out, `node_seg_${kind}.nii.gz`)]);
         const nodeSeconds = (performance.now() - nodeStarted) / 1000;
-        await page.goto(server.url);
+        await page.goto(server.url + values.query);
         await page.setInputFiles('#model-file', model);
         await page.waitForFunction(() => document.getElementById('model-info')!.dataset.ready, null, { timeout: 0 });
         const warmUp = /compiled in ([\d.]+) s/.exec((await page.textContent('#model-info'))!)?.[1];
@@ -114,7 +132,7 @@ async function main(): Promise<void> {
         const pageSeconds = await waitFor(page, '#timing', '#message');
         const wall = (performance.now() - clicked) / 1000;
         await page.screenshot({ path: join(out, `brats-page-${kind}.png`), fullPage: true });
-        lines.push(`segment 240×240×155×2 (${caseDir}) with the ${kind} 96² model: node ${nodeSeconds.toFixed(1)} s (${summary.match(/in ([\d.]+) s/)?.[1]} s as predict reports), ` +
+        lines.push(`segment ${grid}×2 (${caseDir}) with the ${kind} 96² model${values.query ? ` (page ${values.query})` : ''}: node ${nodeSeconds.toFixed(1)} s (${summary.match(/in ([\d.]+) s/)?.[1]} s as predict reports), ` +
           `page ${pageSeconds.toFixed(1)} s in the worker (${wall.toFixed(1)} s click to result; shaders compiled while loading in ${warmUp} s): ratio ${(pageSeconds / nodeSeconds).toFixed(2)}`);
         console.log(lines.at(-1));
       }

@@ -292,17 +292,19 @@ describe.skipIf(!haveChromium)('the browser page (Chromium, WebGPU on SwiftShade
     await page.setInputFiles('#image-file', large);
     await expect.poll(() => page.textContent('#image-info'), WAIT).toContain('192×192×96 voxels');
     await page.waitForSelector('#run:enabled');
-    // A 10 ms timer on the main thread records the longest gap between its ticks until the result
-    // arrives, and a click handler the delay from each click to its handling, while the worker segments.
+    // Until the result arrives: the main thread's long tasks (> 50 ms, the Long Tasks API), the
+    // longest gap between the ticks of a 10 ms timer, and the delay from each click to its handler.
     await page.evaluate(() => {
-      const probe = { longestGap: 0, ticks: 0, clicks: [] as number[] };
+      const probe = { longTasks: 0, longestGap: 0, clicks: [] as number[] };
       (window as unknown as { probe: typeof probe }).probe = probe;
-      let last = performance.now();
       const finished = () => document.getElementById('timing')!.dataset.seconds;
+      new PerformanceObserver((list) => {
+        if (!finished()) for (const task of list.getEntries()) probe.longTasks += task.duration;
+      }).observe({ type: 'longtask' });
+      let last = performance.now();
       setInterval(() => {
         const now = performance.now();
         if (!finished()) probe.longestGap = Math.max(probe.longestGap, now - last); // drawing the result is the page's job
-        probe.ticks++;
         last = now;
       }, 10);
       document.getElementById('legend')!.addEventListener('click', (e) => probe.clicks.push(performance.now() - e.timeStamp));
@@ -314,17 +316,20 @@ describe.skipIf(!haveChromium)('the browser page (Chromium, WebGPU on SwiftShade
       clicks++;
       await page.waitForTimeout(100);
     }
-    const probe = await page.evaluate(() => (window as unknown as { probe: { longestGap: number; ticks: number; clicks: number[] } }).probe);
+    const probe = await page.evaluate(() => (window as unknown as { probe: { longTasks: number; longestGap: number; clicks: number[] } }).probe);
     const seconds = Number(await page.getAttribute('#timing', 'data-seconds'));
-    timings.push(`  main thread while the worker segmented 192×192×96 in ${seconds.toFixed(2)} s: longest timer gap ${probe.longestGap.toFixed(0)} ms, ` +
-      `slowest of ${probe.clicks.length} clicks handled after ${Math.max(...probe.clicks).toFixed(0)} ms`);
+    timings.push(`  main thread while the worker segmented 192×192×96 in ${seconds.toFixed(2)} s: ${probe.longTasks.toFixed(0)} ms in long tasks, ` +
+      `longest timer gap ${probe.longestGap.toFixed(0)} ms, slowest of ${probe.clicks.length} clicks handled after ${Math.max(...probe.clicks).toFixed(0)} ms`);
     expect(seconds).toBeGreaterThan(1); // long enough for the probe to have seen the main thread blocked, had it been
     expect(clicks).toBeGreaterThan(2);
     expect(probe.clicks.length).toBe(clicks);
-    // The old page blocked its main thread for 0.2–0.9 s per batch; the worker leaves it free. On
-    // 2 shared cores the OS may still delay a tick, so the bound is generous, not tight.
-    expect(probe.longestGap).toBeLessThan(250);
-    expect(Math.max(...probe.clicks)).toBeLessThan(250);
+    // The old page did each batch's host work on the main thread: one long task per batch (0.2–0.9
+    // s each on a BRATS case). Now the main thread only updates the progress bar. Timer gaps and
+    // click delays also count the time the OS gives the renderer's thread to others (2 shared
+    // cores, SwiftShader's threads among them), so their bound is loose.
+    expect(probe.longTasks).toBeLessThan(100);
+    expect(probe.longestGap).toBeLessThan(1000);
+    expect(Math.max(...probe.clicks)).toBeLessThan(1000);
     await page.close();
   }, 300_000);
 

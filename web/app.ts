@@ -5,7 +5,7 @@
 
 import type { SegmenterFileHeader } from '../src/model/model-file.js';
 import { FineTuning } from './fine-tune.js';
-import { checkWebGpu } from './gpu-status.js';
+import { checkWebGpu, deviceOptionsFromUrl } from './gpu-status.js';
 import { ImageChoice, NIFTI_NAME, showInPicker } from './image-choice.js';
 import { offer } from './downloads.js';
 import { describeModel } from './model.js';
@@ -148,7 +148,7 @@ const gpuReady = checkWebGpu().then(async (problem) => {
     return false;
   }
   try {
-    ui.adapter.textContent = (await worker.call({ type: 'connect' })).adapter;
+    ui.adapter.textContent = (await worker.call({ type: 'connect', device: deviceOptionsFromUrl(location.search) })).adapter;
     gpuUsable = true;
   } catch (e) {
     gpuLost((e as Error).message);

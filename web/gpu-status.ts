@@ -3,7 +3,7 @@
 // or driver), or an adapter, named. The page asks first (checkWebGpu, no device made); the worker
 // then opens the device the library runs on (startGpu) and names its adapter.
 
-import { NO_ADAPTER_HELP } from '../src/gpu/device.js';
+import { NO_ADAPTER_HELP, type DeviceOptions } from '../src/gpu/device.js';
 import { Gpu } from '../src/gpu/gpu.js';
 
 const HOW_TO_GET_WEBGPU =
@@ -37,12 +37,26 @@ export async function checkWebGpu(): Promise<string | null> {
 }
 
 /** In the worker: the library's GPU context and the sentence naming its adapter. */
-export async function startGpu(): Promise<{ gpu: Gpu; text: string }> {
+export async function startGpu(options: DeviceOptions): Promise<{ gpu: Gpu; text: string }> {
   try {
-    const gpu = await Gpu.create();
+    const gpu = await Gpu.create(options);
     return { gpu, text: describeAdapter(gpu) };
   } catch (e) {
     const message = (e as Error).message;
     throw new Error(message === NO_ADAPTER_HELP ? NO_ADAPTER : `WebGPU could not start: ${message}`);
   }
+}
+
+/**
+ * Kernel choices from the page's address, for comparing them on one browser: `?kernels=gpu` (or
+ * `cpu`) forces the kernel variants written for GPUs (or CPU adapters) whatever the adapter is, and
+ * `?subgroups=off` asks for a device without subgroups. Without them the library decides.
+ */
+export function deviceOptionsFromUrl(search: string): DeviceOptions {
+  const params = new URLSearchParams(search);
+  const kernels = params.get('kernels');
+  return {
+    ...(kernels === 'gpu' || kernels === 'cpu' ? { cpuKernels: kernels === 'cpu' } : {}),
+    ...(params.get('subgroups') === 'off' ? { subgroups: false } : {}),
+  };
 }

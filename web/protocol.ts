@@ -2,6 +2,7 @@
 // holds the GPU and does all heavy work). A request carries an id, and the worker answers it once
 // with a Reply of the same id; along the way it sends Events (progress, training records).
 
+import type { DeviceOptions } from '../src/gpu/device.js';
 import type { Affine } from '../src/io/affine.js';
 import type { SegmenterFileHeader } from '../src/model/model-file.js';
 import type { LogRecord } from '../src/train/trainer.js';
@@ -61,7 +62,7 @@ export interface TrainResult {
 }
 
 export type Request =
-  | { type: 'connect' }
+  | { type: 'connect'; device: DeviceOptions }
   | { type: 'open-model'; file: File }
   | { type: 'read-case'; files: NamedFile[] }
   | { type: 'segment'; probabilities: boolean }

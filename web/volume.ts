@@ -1,4 +1,4 @@
-// The chosen image files as the case the model reads: each file parsed by the library's NIfTI
+// The chosen image files as the case the model reads (in the page's worker): each file parsed by the library's NIfTI
 // reader (once per File), their channels joined in order by loadCase as `transseg predict` does,
 // and the channel count checked against the model with the command line's own message.
 

@@ -5,6 +5,7 @@
 // web/protocol.ts.
 
 import { noGrad } from '../src/autograd/tape.js';
+import type { DeviceOptions } from '../src/gpu/device.js';
 import type { Gpu } from '../src/gpu/gpu.js';
 import type { LoadedSegmenter } from '../src/model/segmenter-file.js';
 import { scope } from '../src/tensor/scope.js';
@@ -34,7 +35,8 @@ let paused: (() => void) | null = null;
 let pauseRequested = false;
 
 const send = (event: Event) => worker.postMessage(event);
-const connect = () => (gpu ??= startGpu());
+let deviceOptions: DeviceOptions = {};
+const connect = () => (gpu ??= startGpu(deviceOptions));
 
 /** One forward pass of a one-window zero batch: compiles the pipelines a segmentation uses. */
 async function warmUp(loaded: LoadedSegmenter): Promise<number> {
@@ -82,6 +84,7 @@ const trainHooks: TrainHooks = {
 async function handle(request: Request): Promise<{ value: Answers[Request['type']]; transfer?: Transferable[] }> {
   switch (request.type) {
     case 'connect':
+      deviceOptions = request.device;
       return { value: { adapter: (await connect()).text } };
     case 'open-model': {
       const { gpu: device } = await connect();
