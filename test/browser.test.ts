@@ -4,7 +4,7 @@
 // (Dawn on lavapipe) for the same inputs. Also: multi-modal inputs (one file per modality, and a
 // 4-D file), drag-and-drop, the messages without WebGPU, and that the page asks nothing of any
 // origin but its own. Skipped when /usr/bin/chromium is absent (CI installs it).
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -362,6 +362,16 @@ describe.skipIf(!haveChromium)('the browser page (Chromium, WebGPU on SwiftShade
 
   it('fine-tunes in the page: the model file matches `transseg train` on the same data, seed and settings', async () => {
     const page = await openPage();
+    // Images and labels paired by name must pair up: a clear message, from the worker, when not.
+    const images = readdirSync(join(TRAINING_SET, 'imagesTr')).sort().map((f) => join(TRAINING_SET, 'imagesTr', f));
+    await page.setInputFiles('#train-weights', ENCODER);
+    await page.setInputFiles('#train-images', images.slice(0, 2));
+    await page.setInputFiles('#train-labels', join(TRAINING_SET, 'labelsTr', basename(images[0])));
+    await page.waitForSelector('#train-start:enabled');
+    await page.click('#train-start');
+    await expect.poll(() => page.textContent('#train-message'), WAIT).toBe(
+      'Fine-tuning failed: 2 image and 1 label volumes chosen: choose one label volume per image (paired in file-name order)');
+
     await fillFineTuning(page, FINE_TUNE_STEPS);
     await page.click('#train-start');
     const { bytes, seconds } = await fineTunedModel(page);

@@ -43,24 +43,21 @@ async function pairedDataset(images: File[], labels: File[]): Promise<{ dataset:
   const byName = (a: File, b: File) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   const [im, lb] = [[...images].sort(byName), [...labels].sort(byName)];
   if (im.length === 0 || im.length !== lb.length) throw new Error(`${im.length} image and ${lb.length} label volumes chosen: choose one label volume per image (paired in file-name order)`);
-  const names = new Map<string, File>();
-  for (const f of [...im, ...lb]) {
-    if (names.has(f.name)) throw new Error(`two chosen files are named ${f.name}: give each volume its own name`);
-    names.set(f.name, f);
-  }
-  const reader = fileReader(names, 'the chosen files');
+  // Image and label files often share their names (MSD's imagesTr/ and labelsTr/): each is named by its role.
+  const [imagePath, labelPath] = [(f: File) => `images/${f.name}`, (f: File) => `labels/${f.name}`];
+  const reader = fileReader(new Map([...im.map((f) => [imagePath(f), f] as const), ...lb.map((f) => [labelPath(f), f] as const)]), 'the chosen files');
   let largest = 0;
   for (const f of lb) {
-    const { data } = await reader(f.name);
+    const { data } = await reader(labelPath(f));
     for (const v of data) if (v > largest) largest = v;
   }
-  const channels = channelCount(await reader(im[0].name));
+  const channels = channelCount(await reader(imagePath(im[0])));
   const dataset: Dataset = {
     path: 'the chosen volumes',
     name: 'chosen volumes',
     labels: Object.fromEntries(Array.from({ length: largest + 1 }, (_, k) => [k, k === 0 ? 'background' : `class ${k}`])),
     modality: Object.fromEntries(Array.from({ length: channels }, (_, k) => [k, `channel ${k}`])),
-    training: im.map((f, i) => ({ id: fileStem(f.name), image: [f.name], label: lb[i].name })),
+    training: im.map((f, i) => ({ id: fileStem(f.name), image: [imagePath(f)], label: labelPath(lb[i]) })),
     test: [],
   };
   return { dataset, reader };
