@@ -17,7 +17,7 @@ import { WorkerClient } from './worker-client.js';
 
 const MODEL_NAME = /\.safetensors$/i;
 
-export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
+function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   const element = document.getElementById(id);
   if (!element) throw new Error(`index.html has no element #${id}`);
   return element as T;

@@ -31,6 +31,7 @@ const WINDOW_SAMPLES = 200_000;
 let gpu: Promise<{ gpu: Gpu; text: string }> | null = null;
 let model: LoadedSegmenter | null = null;
 let image: ImageCase | null = null;
+let caseReads = 0;
 let paused: (() => void) | null = null;
 let pauseRequested = false;
 
@@ -97,9 +98,11 @@ async function handle(request: Request): Promise<{ value: Answers[Request['type'
       return { value: { header: loaded.header, warmUpSeconds } };
     }
     case 'read-case': {
+      // The page asks again when the user changes the files: the latest request's case is the one kept.
+      const mine = ++caseReads;
       image = null;
       const read = await readCase(request.files);
-      image = read;
+      if (mine === caseReads) image = read;
       const summary = summarise(read);
       return { value: summary, transfer: [summary.firstChannel.buffer] };
     }
