@@ -9,7 +9,7 @@
 // and dk); a convolution is 2·B·O·OH·OW·C·kh·kw forward and the same again for each of dx
 // and dW. LayerNorm and softmax are memory-bound and get no FLOP count.
 
-export type ModelName = 'vit-tiny' | 'vit-base';
+export type ModelName = 'vit-tiny' | 'beit-tiny' | 'vit-base';
 export type Pass = 'fwd' | 'fwd+bwd';
 
 type CaseKind =
@@ -124,7 +124,9 @@ function rowCases(): BenchCase[] {
 }
 
 function modelCases(): BenchCase[] {
-  return (['vit-tiny', 'vit-base'] as const).flatMap((model) =>
+  // beit-tiny: ViT-Tiny's width with BEiT's blocks (relative position bias, layer scale), as
+  // TransSeg's default encoder has them.
+  return (['vit-tiny', 'beit-tiny', 'vit-base'] as const).flatMap((model) =>
     SETTINGS.flatMap(({ image, batch }) =>
       (['forward', 'train', 'memory'] as const).map((mode): BenchCase => ({
         kind: 'model', model, image, batch, mode,

@@ -20,13 +20,17 @@ export type ModelCase = Extract<BenchCase, { kind: 'model' }>;
 /** BCV, the paper's main dataset: 13 organs and the background. */
 export const CLASSES = 14;
 const SLICES = 5;
-const PRESET: Record<ModelName, string> = { 'vit-tiny': 'vit_tiny_patch16_224', 'vit-base': 'vit_base_patch16_224' };
+const PRESET: Record<ModelName, string> = {
+  'vit-tiny': 'vit_tiny_patch16_224', 'beit-tiny': 'vit_tiny_patch16_224', 'vit-base': 'vit_base_patch16_224',
+};
+/** BEiT's encoder blocks (TransSeg's default) at ViT-Tiny's width: no absolute position embedding. */
+const BEIT_BLOCKS = { layerScale: true, positionEmbedding: false, relativePositionBias: true } as const;
 
 /** The encoder as `transseg train --no-pretrained --preset P --image-size S` builds it: one channel, 5 slices. */
 export function modelConfig(model: ModelName, image: number): VitConfig {
   return {
-    ...PRESETS[PRESET[model]], inChannels: 1, depthSlices: SLICES, imageSize: [image, image],
-    finalNorm: 'none', head: { kind: 'none' },
+    ...PRESETS[PRESET[model]], ...(model === 'beit-tiny' ? BEIT_BLOCKS : {}), inChannels: 1, depthSlices: SLICES,
+    imageSize: [image, image], finalNorm: 'none', head: { kind: 'none' },
   };
 }
 
@@ -59,9 +63,21 @@ function countOnly(gpu: Gpu): () => number {
   return () => largest;
 }
 
-export async function runModelCase(c: ModelCase, policy: TimingPolicy): Promise<ModelResult> {
-  const gpu = await Gpu.create();
-  const largestBinding = c.mode === 'memory' ? countOnly(gpu) : null;
+/** A model case ready to run: its steps on a context of its own. */
+export interface PreparedModel {
+  gpu: Gpu;
+  config: VitConfig;
+  parameters: number;
+  /** Building the model and optimiser and uploading the weights and the batch. */
+  setupMs: number;
+  /** The trainer's step (Trainer.run with accumulate 1): forward, Dice + focal loss, backward, clipped AdamW; no read-back. */
+  trainStep(): Promise<void>;
+  /** Eval mode, no gradients. */
+  forwardStep(): Promise<void>;
+  dispose(): void;
+}
+
+export async function prepareModel(c: ModelCase, gpu: Gpu): Promise<PreparedModel> {
   const t0 = performance.now();
   const config = modelConfig(c.model, c.image);
   const model = new Segmenter(gpu, 1, config, { classes: CLASSES });
@@ -70,42 +86,47 @@ export async function runModelCase(c: ModelCase, policy: TimingPolicy): Promise<
   const labels = Float32Array.from({ length: c.batch * c.image * c.image }, (_, i) => (i * 7919) % CLASSES);
   const y = Tensor.fromArray(gpu, labels, [c.batch, c.image, c.image]);
   await gpu.sync();
-  const setupMs = performance.now() - t0;
   let steps = 0;
-
-  // The trainer's step (Trainer.run with accumulate 1): forward, Dice + focal loss, backward,
-  // clipped AdamW; no read-back.
-  const trainStep = async () => {
-    scope(() => backward(diceFocalLoss(model.forward(x, { dropoutSeed: steps++ }), y)));
-    optimizer!.step({ clip: DEFAULT_SETTINGS.clip })?.dispose();
-    optimizer!.zeroGrad();
-    await gpu.sync();
+  return {
+    gpu, config, parameters: model.parameters().reduce((n, p) => n + p.size, 0), setupMs: performance.now() - t0,
+    async trainStep() {
+      model.train(true);
+      scope(() => backward(diceFocalLoss(model.forward(x, { dropoutSeed: steps++ }), y)));
+      optimizer!.step({ clip: DEFAULT_SETTINGS.clip })?.dispose();
+      optimizer!.zeroGrad();
+      await gpu.sync();
+    },
+    async forwardStep() {
+      model.train(false);
+      scope(() => noGrad(() => model.forward(x)));
+      await gpu.sync();
+    },
+    dispose() {
+      x.dispose();
+      y.dispose();
+      optimizer?.dispose();
+      model.dispose();
+    },
   };
-  const forwardStep = async () => {
-    scope(() => noGrad(() => model.forward(x)));
-    await gpu.sync();
-  };
+}
 
+export async function runModelCase(c: ModelCase, policy: TimingPolicy): Promise<ModelResult> {
+  const gpu = await Gpu.create();
+  const largestBinding = c.mode === 'memory' ? countOnly(gpu) : null;
+  const m = await prepareModel(c, gpu);
   try {
     let timing: Timing | null = null;
-    if (c.mode === 'memory') await trainStep();
-    else {
-      model.train(c.mode === 'train');
-      // The first step is the warm-up: on a fresh context it is the time to the first step.
-      timing = await measure(c.mode === 'train' ? trainStep : forwardStep, { ...policy, warmup: 1 });
-    }
-    const m = gpu.memory();
-    const parameters = model.parameters().reduce((n, p) => n + p.size, 0);
+    if (c.mode === 'memory') await m.trainStep();
+    // The first step is the warm-up: on a fresh context it is the time to the first step.
+    else timing = await measure(c.mode === 'train' ? m.trainStep : m.forwardStep, { ...policy, warmup: 1 });
+    const mem = gpu.memory();
     return {
-      timing, setupMs, peakBytes: m.peakLiveBytes, heldBytes: m.liveBytes + m.pooledBytes,
+      timing, setupMs: m.setupMs, peakBytes: mem.peakLiveBytes, heldBytes: mem.liveBytes + mem.pooledBytes,
       largestBindingBytes: largestBinding?.() ?? null,
-      lowerBound: c.mode === 'forward' ? null : trainingLowerBound(config, parameters, c.batch, config.embedDim, CLASSES),
+      lowerBound: c.mode === 'forward' ? null : trainingLowerBound(m.config, m.parameters, c.batch, m.config.embedDim, CLASSES),
     };
   } finally {
-    x.dispose();
-    y.dispose();
-    optimizer?.dispose();
-    model.dispose();
+    m.dispose();
     gpu.destroy();
   }
 }

@@ -73,6 +73,8 @@ export interface Machine {
   adapter: Gpu['info']['adapter'];
   /** Kernels chose their CPU-adapter variants. */
   cpuKernels: boolean;
+  /** The device's optional features ('subgroups' picks the fastest CPU kernels). */
+  features?: string[];
   runtime: Record<string, string>;
 }
 
@@ -96,6 +98,12 @@ function packageVersion(name: string): string {
   }
 }
 
+/** The version of the runtime this runs in (Deno and Bun also report a Node version they emulate). */
+function runtimeVersion(): string {
+  const g = globalThis as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
+  return g.Deno?.version.deno ?? g.Bun?.version ?? process.versions.node;
+}
+
 export function machineInfo(gpu: Gpu): Machine {
   const cores = cpus();
   return {
@@ -105,7 +113,11 @@ export function machineInfo(gpu: Gpu): Machine {
     os: `${platform()} ${release()}`,
     adapter: gpu.info.adapter,
     cpuKernels: gpu.info.cpu,
-    runtime: { [gpu.info.runtime]: process.versions.node, webgpu: packageVersion('webgpu') },
+    features: gpu.info.features,
+    runtime: {
+      [gpu.info.runtime]: runtimeVersion(),
+      webgpu: gpu.info.backend === 'dawn' ? `dawn (webgpu ${packageVersion('webgpu')})` : `${gpu.info.runtime}'s own`,
+    },
   };
 }
 

@@ -1,5 +1,5 @@
-// `npm run bench [-- flags]`: the same as `transseg bench`; see docs/performance.md.
-import { bench } from '../src/cli/bench.js';
+// `npm run bench [-- flags]`: the benchmark suite; see docs/performance.md.
+import { bench } from './cli.js';
 
 bench(process.argv.slice(2)).then(
   (summary) => console.log(summary),

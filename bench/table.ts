@@ -89,3 +89,32 @@ export function formatReport(r: BenchReport): string {
   if (r.notes.length) lines.push('', '### Notes', '', ...r.notes.map((n) => `- ${n}`));
   return lines.join('\n');
 }
+
+/**
+ * One run per runtime side by side: each case's median (and first run) per runtime, and each
+ * runtime's rate relative to the first one named (above 1: faster than it).
+ */
+export function formatRuntimes(runs: { runtime: string; report: BenchReport }[]): string {
+  if (runs.length === 0) return 'no runtime produced a report';
+  const [first, ...others] = runs;
+  const names = [...new Set(runs.flatMap((r) => r.report.cases.map((c) => c.name)))];
+  const median = (run: (typeof runs)[number], name: string) => run.report.cases.find((c) => c.name === name)?.medianMs ?? null;
+  const firstMs = (run: (typeof runs)[number], name: string) => run.report.cases.find((c) => c.name === name)?.firstMs ?? null;
+  const header = ['case', ...runs.flatMap((r) => [`${r.runtime} ms`, `${r.runtime} first ms`]), ...others.map((r) => `${r.runtime} ÷ ${first.runtime}`)];
+  const rows = names.map((name) => {
+    const base = median(first, name);
+    return [
+      name,
+      ...runs.flatMap((r) => [ms(median(r, name)), ms(firstMs(r, name))]),
+      ...others.map((r) => {
+        const m = median(r, name);
+        return base === null || m === null ? '—' : ratio(base / m);
+      }),
+    ];
+  });
+  const machines = runs.map(({ runtime, report: { machine: m } }) =>
+    `- ${runtime}: ${Object.entries(m.runtime).map(([k, v]) => `${k} ${v}`).join(', ')}; adapter ${m.adapter.description || m.adapter.vendor}` +
+      `${m.cpuKernels ? ' (CPU kernels)' : ''}; features ${m.features?.join(', ') || 'none'}`);
+  return [`## transseg bench by runtime, ${first.report.date.slice(0, 10)}${first.report.commit ? ` (${first.report.commit})` : ''}`, '',
+    ...machines, '', ...table(header, rows)].join('\n');
+}

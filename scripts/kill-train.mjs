@@ -15,7 +15,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writePhantomDataset } from '../dist/src/data/phantom-node.js';
+import { writePhantomDataset } from '../dist/src/synthetic/phantom-node.js';
 import { rng } from '../dist/src/util/random.js';
 
 const { values } = parseArgs({ options: { kills: { type: 'string', default: '5' }, seed: { type: 'string', default: '1' } } });

@@ -1,5 +1,5 @@
-// `npm run web`: the browser page (web/). Bundles web/app.ts, with the library's TypeScript
-// sources it imports, in memory with esbuild, and serves it with index.html and style.css from
+// `npm run web`: the browser page (web/). Bundles web/app.ts and its worker web/worker.ts, with the
+// library's TypeScript sources they import, in memory with esbuild, and serves it with index.html and style.css from
 // this machine: nothing else is served and the page fetches from no other origin.
 //
 //   node scripts/web.mjs [--port 8080] [--host 127.0.0.1]
@@ -19,7 +19,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const web = join(root, 'web');
 
 /** The same policy as index.html's meta tag, plus frame-ancestors, which only a header can carry. */
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; " +
+const CSP = "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; " +
   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 function usage(problem) {
@@ -27,16 +27,16 @@ function usage(problem) {
   process.exit(2);
 }
 
-/** URL path → [body, content type]: the page, its style sheet, and the bundle with its source map. */
+/** URL path → [body, content type]: the page, its style sheet, and the bundles with their source maps. */
 async function buildSite() {
   const result = await esbuild.build({
-    entryPoints: [join(web, 'app.ts')],
+    entryPoints: [join(web, 'app.ts'), join(web, 'worker.ts')], // the page, and its worker (web/worker.ts)
     bundle: true,
     format: 'esm',
     platform: 'browser',
     target: 'es2022',
     sourcemap: 'linked',
-    outdir: web, // nothing is written (write: false): this names the outputs web/app.js and web/app.js.map
+    outdir: web, // nothing is written (write: false): this names the outputs web/app.js, web/worker.js and their maps
     write: false,
     logLevel: 'warning',
   });

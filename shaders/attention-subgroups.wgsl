@@ -23,6 +23,9 @@ enable subgroups;
 
 override DH: u32;                  // head dimension: a multiple of 4, at most 4 · MAX_D4
 override HAS_BIAS: bool = false;
+// attention_grad_q_subgroups also writes dBias[h] = Σ_b dS[b, h] (with HAS_BIAS): its grid then
+// covers the heads only, and each workgroup walks the batch in order (see attention.wgsl).
+override GRAD_BIAS: bool = false;
 
 const MAX_D4 = 32u;
 const ROWS = 16u;                  // rows per workgroup: lanes 0..7 own rows l and 8 + l
@@ -55,6 +58,7 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> dq: array<vec4f>;
 @group(0) @binding(7) var<storage, read_write> dk: array<vec4f>;
 @group(0) @binding(8) var<storage, read_write> dv: array<vec4f>;
+@group(0) @binding(8) var<storage, read_write> dBias: array<f32>;  // [H, T, T]; a stand-in when !GRAD_BIAS
 
 /** Where one workgroup works: a (b, h) slice and its rows row0 .. row0 + 15. The same in every lane. */
 struct Block {
@@ -68,7 +72,8 @@ fn rowBlock(wid: vec3u, nwg: vec3u) -> Block {
   let blocks = (p.T + ROWS - 1u) / ROWS;
   let g = wid.x + wid.y * nwg.x;
   let bh = g / blocks;
-  return Block(g < p.B * p.H * blocks, bh * p.T, bh % p.H, (g % blocks) * ROWS);
+  let slices = select(p.B * p.H, p.H, GRAD_BIAS);  // with GRAD_BIAS, a workgroup's slice is b = 0's
+  return Block(g < slices * blocks, bh * p.T, bh % p.H, (g % blocks) * ROWS);
 }
 
 // (x0 · y, x1 · y) for y = lane src's row.
@@ -201,13 +206,24 @@ fn attention_forward_subgroups(@builtin(workgroup_id) wid: vec3u, @builtin(num_w
   }
 }
 
-// dQ: each lane owns two query rows and walks the keys in blocks of 8.
+// dQ: each lane owns two query rows and walks the keys in blocks of 8. With GRAD_BIAS it does so
+// for every batch element in turn and sums dS over them into dBias: each (h, i, j) is written by the
+// lane that owns row i, in batch order, so the sum needs no atomics and is deterministic.
 @compute @workgroup_size(8)
 fn attention_grad_q_subgroups(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                               @builtin(subgroup_invocation_id) lane: u32) {
   let blk = rowBlock(wid, nwg);
   if (!blk.inGrid) { return; }
-  let base = blk.base;
+  if (!GRAD_BIAS) {
+    gradQ(blk, blk.base, false, lane);
+    return;
+  }
+  for (var b = 0u; b < p.B; b++) { gradQ(blk, blk.base + b * p.H * p.T, b > 0u, lane); }
+}
+
+// dQ for the two rows of this lane in the slice at `base`; dS added into dBias (after what an
+// earlier batch element left there when `accumulate`) with GRAD_BIAS.
+fn gradQ(blk: Block, base: u32, accumulate: bool, lane: u32) {
   let rows = blk.row0 + vec2u(lane, 8u + lane);
   let i = min(rows, vec2u(p.T - 1u));
   var q0 = qRow(base + i.x);
@@ -232,6 +248,11 @@ fn attention_grad_q_subgroups(@builtin(workgroup_id) wid: vec3u, @builtin(num_wo
       // dS = P ∘ (dO·Vᵀ − D); keys past T contribute nothing.
       let ds = select(vec2f(0.0), exp(sij - L) * (dp - D), j0 + jj < p.T);
       axpy2(&acc0, &acc1, ds, &kj, jj);
+      if (GRAD_BIAS && j0 + jj < p.T) {
+        let at = (blk.h * p.T + i) * p.T + key;
+        if (rows.x < p.T) { dBias[at.x] = select(0.0, dBias[at.x], accumulate) + ds.x; }
+        if (rows.y < p.T) { dBias[at.y] = select(0.0, dBias[at.y], accumulate) + ds.y; }
+      }
     }
   }
 

@@ -8,22 +8,25 @@
 //   D_i = Σ_d dO_id·O_id                                   (attention_row_stats)
 //   dS = P ∘ (dO·Vᵀ − D),  dQ = scale·dS·K                 (attention_grad_q: one query row each)
 //   dV = Pᵀ·dO,  dK = scale·dSᵀ·Q                          (attention_grad_kv: one key row each)
-//   dBias[h] = Σ_b dS[b, h]                                (attention_grad_bias: one (i, j) each)
+//   dBias[h] = Σ_b dS[b, h]                                (attention_grad_q with GRAD_BIAS)
 // Every output element is written by one invocation that sums in a fixed order: no atomics, so
-// results are deterministic.
+// results are deterministic. For dBias that invocation is the one that owns query row i: with
+// GRAD_BIAS, attention_grad_q's grid covers the heads only and each workgroup walks the batch in
+// order, adding dS[b, h, i, :] into dBias as it goes. dS is then never stored per batch element
+// nor recomputed by a kernel of its own.
 //
 // Work grids are 1-D (split over x and y when long). In the row-block kernels, workgroup g covers
 // row block g % blocks of the (b, h) slice g / blocks, so B·H may exceed 65535.
 
 override DH: u32;                          // head dimension, 1..MAX_DH
 override HAS_BIAS: bool = false;
+override GRAD_BIAS: bool = false;          // attention_grad_q also writes dBias (with HAS_BIAS)
 
 const MAX_DH = 128u;
 const ROWS = 64u;                          // query (or key) rows per workgroup, one per invocation
 const TILE = 1024u;                        // floats per staged tile: 4 KiB (WebGPU guarantees 16)
 const MAX_TILE_ROWS = 32u;
 override TILE_ROWS: u32 = min(MAX_TILE_ROWS, TILE / DH);  // rows of k/v (or q/dO) per tile
-const BT = 16u;                            // attention_grad_bias: 16×16 (i, j) tiles, DH in chunks of 16
 
 struct Params {
   B: u32,
@@ -51,7 +54,7 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> dq: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dk: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dv: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dBias: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dBias: array<f32>;  // a stand-in when !GRAD_BIAS
 
 // attention_row_stats' bindings.
 @group(0) @binding(1) var<storage, read> rsOut: array<f32>;
@@ -75,7 +78,8 @@ struct Block {
 fn rowBlock(wid: vec3u, nwg: vec3u) -> Block {
   let blocks = (p.T + ROWS - 1u) / ROWS;
   let g = wid.x + wid.y * nwg.x;
-  return Block(g < p.B * p.H * blocks, g / blocks, (g % blocks) * ROWS);
+  let slices = select(p.B * p.H, p.H, GRAD_BIAS);  // with GRAD_BIAS, a workgroup's slice is b = 0's
+  return Block(g < slices * blocks, g / blocks, (g % blocks) * ROWS);
 }
 
 /** Copies rows r0 .. r0+n of one (b, h) slice of k and v into Ks and Vs. */
@@ -150,22 +154,32 @@ fn attention_row_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroup
   rsStats[r] = vec2f(rsLse[r], delta);
 }
 
-// dQ: each invocation owns a query row i and walks the key tiles.
+// dQ: each invocation owns a query row i and walks the key tiles; with GRAD_BIAS, for every batch
+// element in turn, summing dS into dBias.
 @compute @workgroup_size(ROWS)
 fn attention_grad_q(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                     @builtin(local_invocation_index) li: u32) {
   let blk = rowBlock(wid, nwg);
   if (!blk.inGrid) { return; }
-  let i = blk.row0 + li;
+  if (!GRAD_BIAS) {
+    gradQ(blk.bh, blk.row0 + li, false, li);
+    return;
+  }
+  for (var b = 0u; b < p.B; b++) { gradQ(b * p.H + blk.bh, blk.row0 + li, b > 0u, li); }
+}
+
+// dQ row i of slice bh; dS added into dBias (after what an earlier batch element left there when
+// `accumulate`) with GRAD_BIAS.
+fn gradQ(bh: u32, i: u32, accumulate: bool, li: u32) {
   let valid = i < p.T;
-  let base = blk.bh * p.T * DH;
-  let biasRow = (blk.bh % p.H) * p.T * p.T + i * p.T;
+  let base = bh * p.T * DH;
+  let biasRow = (bh % p.H) * p.T * p.T + i * p.T;
 
   var qi: array<f32, MAX_DH>;
   var gi: array<f32, MAX_DH>;  // dO row i
   var acc: array<f32, MAX_DH>;
   var st = vec2f(0.0);
-  if (valid) { st = stats[blk.bh * p.T + i]; }
+  if (valid) { st = stats[bh * p.T + i]; }
   for (var d = 0u; d < DH; d++) {
     qi[d] = 0.0;
     gi[d] = 0.0;
@@ -191,6 +205,10 @@ fn attention_grad_q(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
       if (HAS_BIAS && valid) { sij += bias[biasRow + j0 + j]; }
       let ds = exp(sij - st.x) * (dp - st.y);
       for (var d = 0u; d < DH; d++) { acc[d] = fma(ds, Ks[j * DH + d], acc[d]); }
+      if (GRAD_BIAS && valid) {
+        let at = biasRow + j0 + j;
+        dBias[at] = select(0.0, dBias[at], accumulate) + ds;
+      }
     }
     workgroupBarrier();
   }
@@ -259,65 +277,4 @@ fn attention_grad_kv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
       dv[base + j * DH + d] = dvAcc[d];
     }
   }
-}
-
-var<workgroup> Qc: array<f32, BT * BT>;  // [16 query rows][16 of DH]
-var<workgroup> Gc: array<f32, BT * BT>;  // the same rows of dO
-var<workgroup> Kc: array<f32, BT * BT>;  // [16 key rows][16 of DH]
-var<workgroup> Vc: array<f32, BT * BT>;  // the same rows of v
-
-/** Element d of row r of a [T, DH] slice starting at base, or 0 outside it. */
-fn at(x: u32, base: u32, r: u32, d: u32) -> f32 {
-  if (r >= p.T || d >= DH) { return 0.0; }
-  switch (x) {
-    case 0u: { return q[base + r * DH + d]; }
-    case 1u: { return dO[base + r * DH + d]; }
-    case 2u: { return k[base + r * DH + d]; }
-    default: { return v[base + r * DH + d]; }
-  }
-}
-
-// dBias[h, i, j] = Σ_b dS[b, h, i, j]: a workgroup per 16×16 tile of (i, j) and head h, which
-// recomputes q_i·k_j and dO_i·v_j for every b like a small matmul over DH.
-@compute @workgroup_size(BT, BT)
-fn attention_grad_bias(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                       @builtin(local_invocation_id) lid: vec3u) {
-  let blocks = (p.T + BT - 1u) / BT;
-  let g = wid.x + wid.y * nwg.x;
-  if (g >= p.H * blocks * blocks) { return; }
-  let h = g / (blocks * blocks);
-  let i0 = ((g / blocks) % blocks) * BT;
-  let j0 = (g % blocks) * BT;
-  let i = i0 + lid.y;
-  let j = j0 + lid.x;
-  let valid = i < p.T && j < p.T;
-  var bij = 0.0;
-  if (valid) { bij = bias[(h * p.T + i) * p.T + j]; }
-
-  var sum = 0.0;
-  for (var b = 0u; b < p.B; b++) {
-    let bh = b * p.H + h;
-    let base = bh * p.T * DH;
-    var qk = 0.0;
-    var dp = 0.0;
-    for (var d0 = 0u; d0 < DH; d0 += BT) {
-      // Invocation (y, x) stages column d0 + x of query row i0 + y and of key row j0 + y.
-      let e = lid.y * BT + lid.x;
-      Qc[e] = at(0u, base, i0 + lid.y, d0 + lid.x);
-      Gc[e] = at(1u, base, i0 + lid.y, d0 + lid.x);
-      Kc[e] = at(2u, base, j0 + lid.y, d0 + lid.x);
-      Vc[e] = at(3u, base, j0 + lid.y, d0 + lid.x);
-      workgroupBarrier();
-      for (var c = 0u; c < BT; c++) {
-        qk = fma(Qc[lid.y * BT + c], Kc[lid.x * BT + c], qk);
-        dp = fma(Gc[lid.y * BT + c], Vc[lid.x * BT + c], dp);
-      }
-      workgroupBarrier();
-    }
-    if (valid) {
-      let st = stats[bh * p.T + i];
-      sum += exp(p.scale * qk + bij - st.x) * (dp - st.y);
-    }
-  }
-  if (valid) { dBias[(h * p.T + i) * p.T + j] = sum; }
 }

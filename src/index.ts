@@ -60,3 +60,11 @@ export * from './optim/clip.js';
 export * from './optim/schedule.js';
 export * from './checkpoint/transseg-torch.js';
 export * from './checkpoint/hub-config.js';
+
+// The ablation's statistics, settings, table and plot (the runner, Node-only, is src/ablation/run-node.ts).
+export { pairedDifference, sampleSd, summarise, tCritical95, type PairedDifference, type Summary } from './ablation/stats.js';
+export * from './ablation/settings.js';
+export { ablationMarkdown } from './ablation/report.js';
+export { ablationSvg } from './ablation/plot.js';
+export type { AblationResult, AblationRun } from './ablation/run-node.js';
+export { curvesSvg, type Curves } from './train/plot.js';

@@ -10,7 +10,7 @@ import { cliErrorMessage } from '../src/cli/errors.js';
 import { inflate } from '../src/cli/inflate.js';
 import { inspect } from '../src/cli/inspect.js';
 import { train } from '../src/cli/train.js';
-import { writePhantomDataset } from '../src/data/phantom-node.js';
+import { writePhantomDataset } from '../src/synthetic/phantom-node.js';
 import { removeTemporaryFiles, writeFileAtomically } from '../src/io/atomic-write.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'transseg-bad-input-'));

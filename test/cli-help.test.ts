@@ -21,7 +21,7 @@ const DOCS = new URL('../docs/cli.md', import.meta.url);
 
 describe('transseg help', () => {
   it('has the eight commands', () => {
-    expect(COMMANDS.map((c) => c.spec.name)).toEqual(expect.arrayContaining(['doctor', 'inspect', 'classify', 'inflate', 'train', 'predict', 'evaluate', 'bench']));
+    expect(COMMANDS.map((c) => c.spec.name)).toEqual(expect.arrayContaining(['doctor', 'inspect', 'classify', 'inflate', 'train', 'predict', 'evaluate', 'export']));
   });
 
   it('<command> --help and help <command> list every flag of the table, exit 0', async () => {

@@ -92,7 +92,13 @@ describe('parseDatasetJson', () => {
     bad({ ...MSD_JSON, labels: {} }, /"labels" must be a non-empty object/);
     bad({ ...MSD_JSON, labels: { a: 'x' } }, /"labels": every key must be a non-negative integer/);
     bad({ ...MSD_JSON, training: [{ image: 'a/x.nii', label: 'l1.nii' }, { image: 'b/x.nii.gz', label: 'l2.nii' }] },
-      /two cases have the id "x" \(\/d\/a\/x.nii and \/d\/b\/x.nii.gz\)/);
+      /two cases have the id "x" \(\/d\/a\/x.nii and \/d\/b\/x.nii.gz\)/);    bad({ ...MSD_JSON, validation: [{ id: 'v', image: 'a.nii', label: 'l1.nii' }, { id: 'v', image: 'b.nii', label: 'l2.nii' }] }, /two cases have the id "v"/);
+  });
+
+  it('accepts the same case in training and in validation (each list scores on its own)', () => {
+    const both = { ...MSD_JSON, training: [{ id: 'p1', image: 'a.nii', label: 'l.nii' }], validation: [{ id: 'p1', image: 'a.nii', label: 'l.nii' }] };
+    const dataset = parseDatasetJson(JSON.stringify(both), '/d/dataset.json');
+    expect([dataset.training[0].id, dataset.validation![0].id]).toEqual(['p1', 'p1']);
   });
 });
 

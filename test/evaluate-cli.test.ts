@@ -121,6 +121,14 @@ describe('transseg evaluate --predictions', () => {
     expect(r.cases[1].dice).toEqual([1, 1, null]);
   });
 
+  it('scores a dataset.json that lists the same cases in training and validation (a model trained on all)', async () => {
+    writeFileSync(path('all.json'), datasetJson({ training: [pair('A'), pair('B')].map((p, k) => ({ ...p, id: 'AB'[k] })), validation: [{ ...pair('A'), id: 'A' }, { ...pair('B'), id: 'B' }] }));
+    await evaluate(['--dataset', path('all.json'), '--predictions', path('perfect'), '--report', path('all-report.json')]);
+    expect(readReport(path('all-report.json')).cases.map((c) => [c.name, c.dice[1]])).toEqual([['A', 1], ['B', 1]]);
+    await evaluate(['--dataset', path('all.json'), '--predictions', path('perfect'), '--split', 'training', '--report', path('all-train.json')]);
+    expect(readReport(path('all-train.json')).cases.map((c) => c.name)).toEqual(['A', 'B']);
+  });
+
   it('gives Dice 1 and HD95 0 for predictions equal to the labels (.nii files found too)', async () => {
     const r = await evaluate(['--dataset', path('dataset.json'), '--predictions', path('perfect'), '--report', path('perfect.json')]);
     expect(r).toMatch(/organ\s+1\.0000\s+1\.0000 \(2\)\s+0\.00 \(2\)/);

@@ -12,7 +12,7 @@ import { parseHubReference } from '../src/checkpoint/hub-config.js';
 import { resolveWeights } from '../src/checkpoint/hub-node.js';
 import { loadCheckpointFile } from '../src/checkpoint/load.js';
 import { inspect } from '../src/cli/inspect.js';
-import { writePhantomDataset } from '../src/data/phantom-node.js';
+import { writePhantomDataset } from '../src/synthetic/phantom-node.js';
 import { prepareRun } from '../src/train/setup-node.js';
 import { testGpu } from './helpers/gpu.js';
 import { hubFile, hubOptionsFromEnv, optionalHubFile, type HubOptions } from '../src/io/hub-node.js';

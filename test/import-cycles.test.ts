@@ -12,7 +12,6 @@ const REPO = new URL('..', import.meta.url).pathname;
  * listed one is gone (then delete its entry), so this list always says what is left.
  */
 const KNOWN_CYCLES: { folders: string[]; removedBy: string }[] = [
-  { folders: ['bench', 'src/cli'], removedBy: 'the bench made self-contained (issue 14, branch i13)' },
 ];
 
 describe('import graph', () => {

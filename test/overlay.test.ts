@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Affine } from '../src/io/affine.js';
 import { decodePng } from '../src/io/png.js';
-import { classColour, mostForegroundSlices, overlayPng, radiologicalView, type SliceView } from '../src/infer/overlay.js';
+import { classColour, mostForegroundSlices, overlayFigureSvg, overlayPng, overlayScale, radiologicalView, type SliceView } from '../src/infer/overlay.js';
 import { reportError } from './helpers/report.js';
 
 // ---- tolerances ----
@@ -106,6 +106,35 @@ describe('overlayPng', () => {
     await expect(overlayPng({ image, labels: labels.subarray(1), size: [X, Y] }, 4, AS_STORED)).rejects.toThrow(/labels 34 values; size \[7, 5\] needs 35/);
     await expect(overlayPng({ image, labels, size: [X, Y] }, 3, AS_STORED)).rejects.toThrow(/labels\[\d+\] is 3; class ids must be integers in 0..2/);
     await expect(overlayPng({ image, labels, size: [0, Y] }, 4, AS_STORED)).rejects.toThrow(/size must be two positive integers/);
+  });
+});
+
+describe('readable overlays', () => {
+  const X = 7;
+  const Y = 5;
+  const image = Float32Array.from({ length: X * Y }, (_, i) => 10 * i);
+  const labels = Float32Array.from({ length: X * Y }, (_, i) => i % 3);
+
+  it('upscales by whole pixels to at least 256 on the longer side, each voxel a flat square', async () => {
+    expect([overlayScale(7, 5), overlayScale(32, 32), overlayScale(300, 20), overlayScale(256, 1)]).toEqual([37, 8, 1, 1]);
+    const small = await decode(await overlayPng({ image, labels, size: [X, Y] }, 3, AS_STORED));
+    const big = await decode(await overlayPng({ image, labels, size: [X, Y] }, 3, AS_STORED, 4));
+    expect([big.width, big.height]).toEqual([4 * X, 4 * Y]);
+    for (let row = 0; row < 4 * Y; row++) {
+      for (let col = 0; col < 4 * X; col++) expect(big.at(col, row)).toEqual(small.at(Math.floor(col / 4), Math.floor(row / 4)));
+    }
+    await expect(overlayPng({ image, labels, size: [X, Y] }, 3, AS_STORED, 1.5)).rejects.toThrow(/scale must be an integer/);
+  });
+
+  it('wraps the PNG in an SVG figure with a title and a legend in the class colours', async () => {
+    const png = await overlayPng({ image, labels, size: [X, Y] }, 3, AS_STORED, 2);
+    const svg = overlayFigureSvg(png, { width: 14, height: 10 }, ['background', 'sphere', 'cyl<inder>'], 'case 1, slice 3');
+    expect(svg).toContain(`href="data:image/png;base64,${Buffer.from(png).toString('base64')}"`);
+    expect(svg).toContain('style="image-rendering: pixelated"');
+    expect(svg).toMatch(/<rect [^>]*fill="#ff0000"[^>]*\/><text [^>]*>sphere<\/text>/); // class 1 red
+    expect(svg).toMatch(/<rect [^>]*fill="#00ff00"[^>]*\/><text [^>]*>cyl&lt;inder&gt;<\/text>/); // class 2 green, escaped
+    expect(svg).not.toContain('>background<');
+    expect(svg).toContain('>case 1, slice 3<');
   });
 });
 

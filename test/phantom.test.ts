@@ -1,4 +1,4 @@
-// The synthetic phantoms (src/data/phantom.ts) and the dataset writer (src/data/phantom-node.ts):
+// The synthetic phantoms (src/synthetic/phantom.ts) and the dataset writer (src/synthetic/phantom-node.ts):
 // deterministic, every class present, intensities that overlap between classes, structures that
 // change smoothly from slice to slice, and files that our own readers read back exactly.
 import { mkdtempSync } from 'node:fs';
@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDataset, readDatasetFile } from '../src/data/load-node.js';
-import { generatePhantom, PHANTOM_CLIP, PHANTOM_LABELS, PHANTOM_STREAMS, phantomSeed, type Phantom } from '../src/data/phantom.js';
-import { syntheticHeader, writePhantomDataset } from '../src/data/phantom-node.js';
+import { generatePhantom, PHANTOM_CLIP, PHANTOM_LABELS, PHANTOM_STREAMS, phantomSeed, type Phantom } from '../src/synthetic/phantom.js';
+import { syntheticHeader, writePhantomDataset } from '../src/synthetic/phantom-node.js';
 import { qformAffine, sformAffine } from '../src/io/affine.js';
 import { readNiftiFile } from '../src/io/nifti-node.js';
 

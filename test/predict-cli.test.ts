@@ -143,16 +143,20 @@ describe('transseg predict', () => {
     expect(worst).toBeLessThanOrEqual(SUM_TOL);
 
     const auto = mostForegroundSlices(labels.data, [7, 5, 4]);
-    expect(filesIn(path('single', 'overlays'))).toEqual(auto.map((k) => `case_slice${k}.png`).sort());
+    expect(filesIn(path('single', 'overlays'))).toEqual(auto.flatMap((k) => [`case_slice${k}.png`, `case_slice${k}.svg`]).sort());
+    // 7×5 voxels drawn as 37×37-pixel squares: the longer side reaches 256 (7 · 37 = 259).
     const png = await decodePng(readFileSync(path('single', 'overlays', `case_slice${auto[0]}.png`)), 'overlay');
-    expect(png.width * png.height).toBe(35);
+    expect(png.width * png.height).toBe(35 * 37 * 37);
+    const figure = readFileSync(path('single', 'overlays', `case_slice${auto[0]}.svg`), 'utf8');
+    expect(figure).toContain('image-rendering: pixelated');
+    expect(figure).toMatch(/<text [^>]*>legend<\/text>/);
   });
 
   it('--slices picks the overlay slices', async () => {
     const out = path('slices', 'case.nii.gz');
     mkdirSync(path('slices'));
     await predict(['--model', MODEL1, '--input', IMAGE, '--output', out, '--overlay', path('slices', 'png'), '--slices', '3,0']);
-    expect(filesIn(path('slices', 'png'))).toEqual(['case_slice0.png', 'case_slice3.png']);
+    expect(filesIn(path('slices', 'png'))).toEqual(['case_slice0.png', 'case_slice0.svg', 'case_slice3.png', 'case_slice3.svg']);
   });
 
   it('a folder of cases and a dataset.json test list, into output folders', async () => {
@@ -206,6 +210,31 @@ describe('transseg predict', () => {
       expect(out.dims).toEqual(DIMS); // a 4-D input still gives 3-D labels
       expect([...out.data]).toEqual([...fromList.data]);
     }
+  });
+
+  it('a folder of patient folders (BRATS-style): one case per folder, files matched to the modalities; a comma list is named by its output', async () => {
+    const root = path('patients');
+    for (const [id, seed] of [['pat1', 8], ['pat2', 9]] as const) {
+      mkdirSync(join(root, id), { recursive: true });
+      await writeImage(join(root, id, 'T1c_subtrMeanDivStd.nii.gz'), DIMS, seed + 10); // listed before FLAIR: the order comes from the patterns
+      await writeImage(join(root, id, 'Flair_subtrMeanDivStd.nii.gz'), DIMS, seed);
+      await writeImage(join(root, id, 'OTMultiClass.nii.gz'), DIMS, 0); // matches no modality: ignored
+    }
+    const summary = await predict(['--model', MODEL2, '--input', root, '--output', path('patients-out'), '--overlay', path('patients-png')]);
+    expect(summary).toMatch(/^predicted 2 cases/);
+    expect(filesIn(path('patients-out'))).toEqual(['pat1.nii.gz', 'pat2.nii.gz']);
+    expect(filesIn(path('patients-png')).every((f) => /^pat[12]_slice\d+\.(png|svg)$/.test(f))).toBe(true);
+    const files = [join(root, 'pat1', 'Flair_subtrMeanDivStd.nii.gz'), join(root, 'pat1', 'T1c_subtrMeanDivStd.nii.gz')];
+    expect([...(await readNiftiFile(path('patients-out', 'pat1.nii.gz'))).data]).toEqual([...(await reference(MODEL2, files)).labels]);
+
+    // The same case as a comma list: named by the output file, not by 'Flair_subtrMeanDivStd'.
+    await predict(['--model', MODEL2, '--input', files.join(','), '--output', path('pat1-list.nii.gz'), '--overlay', path('list-png')]);
+    expect(filesIn(path('list-png')).length).toBeGreaterThan(0);
+    expect(filesIn(path('list-png')).every((f) => f.startsWith('pat1-list_slice'))).toBe(true);
+
+    // --modalities overrides the model's names; a pattern that matches two files is refused.
+    await expect(predict(['--model', MODEL2, '--input', root, '--output', path('never2'), '--modalities', 'subtr,t1c'])).rejects.toThrow(/pat1: 2 files match 'subtr' \(.*\); give a pattern that picks one/);
+    await expect(predict(['--model', MODEL2, '--input', root, '--output', path('never2'), '--modalities', 'flair,t2'])).rejects.toThrow(/2 case folders without a match:\n  - .*pat1: no NIfTI file name contains 't2'/);
   });
 
   it('refuses bad input before writing anything, naming the file and the problem', async () => {

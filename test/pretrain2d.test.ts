@@ -16,8 +16,9 @@ import { VisionTransformer } from '../src/model/vit.js';
 import {
   balancedSlices, PHANTOM_VIT, phantomSlices, pretrain2d, SLICE_CLASSES, sliceClass, sliceInput, sliceLogits, timmTensors,
   type SliceSet,
-} from '../src/pretrain/pretrain2d.js';
-import { saveTimmCheckpoint } from '../src/pretrain/pretrain2d-node.js';
+} from '../src/synthetic/pretrain2d.js';
+import { saveTimmCheckpoint } from '../src/synthetic/pretrain2d-node.js';
+import { discCountSource } from '../src/synthetic/depth-phantom.js';
 import { expectClose } from './helpers/check.js';
 import { testGpu } from './helpers/gpu.js';
 
@@ -71,6 +72,31 @@ describe('the slice task', () => {
     await expect(timmTensors(inflated)).rejects.toThrow(/spans 5 slices/);
     await expect(saveTimmCheckpoint(inflated, join(dir, 'x.pt'))).rejects.toThrow(/must end in .safetensors/);
     inflated.dispose();
+  });
+});
+
+describe('pretrain2d options', () => {
+  it('keeps timm\'s initialisation scale with init \'timm\' and re-draws the blocks with the default \'lecun\'', { timeout: 120_000 }, async () => {
+    const gpu = await testGpu();
+    const tiny = { ...PHANTOM_VIT, depth: 1, embedDim: 32, heads: 2, mlpHidden: 64 };
+    // One step at a learning rate that moves no weight measurably: what is left is the initialisation.
+    const options = { steps: 1, seed: 3, config: tiny, lr: 1e-9, trainVolumes: 4, heldOutVolumes: 4 };
+    const rms = async (init: 'lecun' | 'timm') => {
+      const { model } = await pretrain2d(gpu, { ...options, init });
+      const w = (await timmTensors(model)).get('blocks.0.mlp.fc1.weight')!.data;
+      model.dispose();
+      return Math.sqrt(w.reduce((s, v) => s + v * v, 0) / w.length);
+    };
+    // timm: truncated normal, std 0.02; LeCun: std 1/√fan_in = 1/√32 = 0.177 (±5 % over 2048 values).
+    expect(await rms('timm')).toBeLessThan(0.025);
+    expect(Math.abs(await rms('lecun') - 1 / Math.sqrt(32))).toBeLessThan(0.01);
+  });
+
+  it('trains on another slice source, its classes named in the errors', async () => {
+    const gpu = await testGpu();
+    const source = { ...discCountSource(), classes: ['none', 'one disc', 'two discs', 'three or more', 'never'] };
+    const config = { ...PHANTOM_VIT, head: { kind: 'linear' as const, classes: 5, pool: 'token' as const } };
+    await expect(pretrain2d(gpu, { steps: 1, seed: 1, config, source, trainVolumes: 2, heldOutVolumes: 2 })).rejects.toThrow(/hold no 'never' slice/);
   });
 });
 

@@ -4,11 +4,11 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { evaluate, type EvaluateReportFile } from '../src/cli/evaluate.js';
 import { train } from '../src/cli/train.js';
 import { splitCases } from '../src/data/dataset.js';
-import { writePhantomDataset } from '../src/data/phantom-node.js';
+import { writePhantomDataset } from '../src/synthetic/phantom-node.js';
 import { readSafetensorsFile } from '../src/io/safetensors-node.js';
 import { readModelFileHeader, type SegmenterFileHeader } from '../src/model/model-file.js';
 
@@ -47,7 +47,7 @@ describe('transseg train', () => {
     const out = path('run');
     const summary = await train([...baseFlags(out), '--steps', '4', '--zoom', '0.8,1.25']);
     expect(summary).toMatch(/^trained to step 4 in \d+ s; files in .*run\/\nbest validation \(step [24]\): mean Dice [\d.]+ incl\. background; per class background [\d.]+, sphere [\d.]+, capsule \+ torus [\d.]+$/);
-    for (const file of ['best.safetensors', 'last.safetensors', 'checkpoint.json', 'metrics.jsonl', 'curves.png', 'run.json']) {
+    for (const file of ['best.safetensors', 'last.safetensors', 'checkpoint.json', 'metrics.jsonl', 'curves.svg', 'run.json']) {
       expect(existsSync(join(out, file)), file).toBe(true);
     }
     const expectedValidation = splitCases(ids, { fraction: 0.2, seed: SEED }).validation;
@@ -75,6 +75,38 @@ describe('transseg train', () => {
     const report = JSON.parse(readFileSync(path('report.json'), 'utf8')) as EvaluateReportFile;
     expect(report.remap).toEqual({ 3: 2 });
     expect(report.cases.map((c) => c.name)).toEqual(expectedValidation);
+  });
+
+  it('records flips, post-processing and the sample policy; prints the split, validation progress and when the loss was read', async () => {
+    const out = path('inference');
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      await train([...baseFlags(out), '--steps', '2', '--foreground-fraction', '0.5', '--tta-flips', '--keep-largest', 'foreground',
+        '--min-island', '3', '--connectivity', '6', '--mask-nonzero']);
+    } finally {
+      spy.mockRestore();
+    }
+    const text = lines.join('');
+    const expectedValidation = splitCases(ids, { fraction: 0.2, seed: SEED }).validation;
+    expect(text).toContain(`validation cases (a seeded split of training): ${expectedValidation.join(', ')}`);
+    expect(text).toMatch(new RegExp(`validate \\(step 2\\) .*${expectedValidation[0]} \\(1/1\\) \\d+/\\d+ slices`));
+    expect(text).toMatch(/train 2\/2 .* loss [\d.]+ \(step 2\)/);
+    const best = await header(join(out, 'best.safetensors'));
+    expect(best.inference).toEqual({ flips: true, postprocess: { largestComponent: 'foreground', minIslandVoxels: 3, maskNonzero: true, connectivity: 6 } });
+    expect(best.provenance.settings).toMatchObject({ foregroundFraction: 0.5, flips: true });
+
+    // evaluate applies them; --raw leaves them out (a random 2-step model: the numbers differ or not, both must run).
+    for (const raw of [[], ['--raw']]) {
+      await evaluate(['--dataset', path('data', 'dataset.json'), '--model', join(out, 'best.safetensors'), ...raw, '--report', path('inference.json')]);
+      expect((JSON.parse(readFileSync(path('inference.json'), 'utf8')) as EvaluateReportFile).cases.map((c) => c.name)).toEqual(expectedValidation);
+    }
+    await expect(train([...baseFlags(path('never-fg')), '--steps', '1', '--foreground-fraction', '2'])).rejects.toThrow(/--foreground-fraction must be a fraction in \[0, 1\]/);
+    await expect(train([...baseFlags(path('never-cc')), '--steps', '1', '--connectivity', '6'])).rejects.toThrow(/--connectivity applies to --keep-largest and --min-island/);
+    await expect(train([...baseFlags(path('never-kl')), '--steps', '1', '--keep-largest', 'all'])).rejects.toThrow(/--keep-largest must be one of classes, foreground/);
   });
 
   it('fails clearly before writing anything', async () => {

@@ -14,7 +14,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { writePhantomDataset } from '../src/data/phantom-node.js';
+import { writePhantomDataset } from '../src/synthetic/phantom-node.js';
 import { readWeights } from '../src/model/load-weights.js';
 import type { HostTensor } from '../src/tensor/host-tensor.js';
 import { prepareRun, readRunOptions, type RunOptions } from '../src/train/setup-node.js';

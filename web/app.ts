@@ -1,15 +1,19 @@
-// The page (index.html): holds the state (the GPU, the model, the case) and wires the inputs, the
-// segmentation, the viewer and the downloads together. Each job lives in its own module beside
-// this one; docs/web.md describes the page.
+// The page (index.html): wires the inputs, the segmentation, the viewer, the downloads and the
+// fine-tuning form together. Everything heavy (the GPU, reading volumes, segmenting, training)
+// runs in the worker (web/worker.ts); the main thread only draws and reports, so it stays
+// responsive. Each job lives in its own module beside this one; docs/web.md describes the page.
 
-import type { LoadedSegmenter } from '../src/checkpoint/segmenter-file.js';
-import { connectGpu } from './gpu-status.js';
+import type { SegmenterFileHeader } from '../src/model/model-file.js';
+import { FineTuning } from './fine-tune.js';
+import { checkWebGpu, deviceOptionsFromUrl } from './gpu-status.js';
 import { ImageChoice, NIFTI_NAME, showInPicker } from './image-choice.js';
-import { describeModel, openModel } from './model.js';
+import { offer } from './downloads.js';
+import { describeModel } from './model.js';
 import { VIEW_NAMES, type ViewName } from './orientation.js';
-import { segment } from './segment.js';
+import type { Event, ImageSummary } from './protocol.js';
 import { Viewer, type ViewElements } from './viewer.js';
-import { channelProblem, readCase, type ImageCase } from './volume.js';
+import { channelProblem } from './volume.js';
+import { WorkerClient } from './worker-client.js';
 
 const MODEL_NAME = /\.safetensors$/i;
 
@@ -42,10 +46,13 @@ const views = Object.fromEntries(VIEW_NAMES.map((view) => [view, {
   slider: byId<HTMLInputElement>(`slice-${view}`),
   value: byId<HTMLOutputElement>(`slice-${view}-value`),
 }])) as Record<ViewName, ViewElements>;
-const viewer = new Viewer({ views, opacity: byId<HTMLInputElement>('opacity'), legend: byId<HTMLUListElement>('legend') });
+const viewer = new Viewer({
+  views, opacity: byId<HTMLInputElement>('opacity'), level: byId<HTMLInputElement>('window-level'), width: byId<HTMLInputElement>('window-width'),
+  legend: byId<HTMLUListElement>('legend'),
+});
 
-let model: LoadedSegmenter | null = null;
-let image: ImageCase | null = null;
+let model: SegmenterFileHeader | null = null;
+let image: ImageSummary | null = null;
 let running = false;
 let gpuUsable = false;
 
@@ -53,7 +60,7 @@ const say = (text: string) => { ui.message.textContent = text; };
 
 /** The Segment button is live when everything is there and fits. */
 function updateRun(): void {
-  const problem = image && model ? channelProblem(image, model.header) : null;
+  const problem = image && model ? channelProblem(image, model) : null;
   if (problem) say(problem);
   ui.run.disabled = running || !gpuUsable || !model || !image || problem !== null;
 }
@@ -88,7 +95,7 @@ async function refreshImage(): Promise<void> {
   }
   ui.imageInfo.textContent = `Reading ${files.map((f) => f.name).join(', ')}…`;
   try {
-    const loaded = await readCase(files);
+    const loaded = await worker.call({ type: 'read-case', files });
     if (read !== imageReads) return;
     image = loaded;
   } catch (e) {
@@ -98,7 +105,7 @@ async function refreshImage(): Promise<void> {
     say((e as Error).message);
     return;
   }
-  const { dims, channels } = image.volume;
+  const { dims, channels } = image;
   ui.imageInfo.textContent = `${image.names.join(', ')}: ${dims.join('×')} voxels, ${channels} channel${channels === 1 ? '' : 's'}.`;
   viewer.show(image);
   ui.viewer.hidden = false;
@@ -112,23 +119,47 @@ const choice = new ImageChoice({
   slots: byId('modality-slots'),
 }, () => void refreshImage());
 
-const gpuReady = connectGpu().then((status) => {
-  ui.adapter.textContent = status.text;
-  ui.adapter.classList.toggle('error', !status.gpu);
-  gpuUsable = status.gpu !== null;
-  void status.gpu?.device.lost.then((info) => {
-    gpuUsable = false;
-    ui.adapter.textContent = `The GPU device was lost (${info.message || info.reason}): reload the page to start again.`;
-    ui.adapter.classList.add('error');
-    updateRun();
-  });
+function onEvent(event: Event): void {
+  if (event.event === 'segment-progress') {
+    ui.progress.value = event.done / event.total;
+    ui.progressText.textContent = `${event.done} / ${event.total} slices`;
+  } else if (event.event === 'status') {
+    say(event.text);
+  } else {
+    fineTuning.onEvent(event);
+  }
+}
+
+function gpuLost(text: string): void {
+  gpuUsable = false;
+  ui.adapter.textContent = text;
+  ui.adapter.classList.add('error');
   updateRun();
-  return status.gpu;
+}
+
+const worker = new WorkerClient(onEvent, (message) => gpuLost(`${message}: reload the page to start again.`));
+const fineTuning = new FineTuning(worker, byId);
+
+// The page asks whether there is an adapter at all (and says why not); the worker opens the device.
+const gpuReady = checkWebGpu().then(async (problem) => {
+  if (problem) {
+    ui.adapter.textContent = problem;
+    ui.adapter.classList.add('error');
+    return false;
+  }
+  try {
+    ui.adapter.textContent = (await worker.call({ type: 'connect', device: deviceOptionsFromUrl(location.search) })).adapter;
+    gpuUsable = true;
+  } catch (e) {
+    gpuLost((e as Error).message);
+  }
+  updateRun();
+  void fineTuning.setGpu(gpuUsable);
+  return gpuUsable;
 });
 
 async function chooseModel(file: File): Promise<void> {
   const gpu = await gpuReady;
-  model?.model.dispose();
   model = null;
   ui.modelInfo.textContent = '';
   if (!gpu) {
@@ -136,9 +167,13 @@ async function chooseModel(file: File): Promise<void> {
     return;
   }
   try {
-    model = await openModel(gpu, file);
-    ui.modelInfo.textContent = `${file.name}: ${describeModel(model.header)}`;
-    choice.setModalities(model.header.modalities);
+    say('Reading the model…');
+    const opened = await worker.call({ type: 'open-model', file });
+    model = opened.header;
+    say('');
+    ui.modelInfo.textContent = `${file.name}: ${describeModel(model)} Shaders compiled in ${opened.warmUpSeconds.toFixed(1)} s.`;
+    ui.modelInfo.dataset.ready = 'true';
+    choice.setModalities(model.modalities);
   } catch (e) {
     say((e as Error).message);
     updateRun();
@@ -183,16 +218,10 @@ ui.run.addEventListener('click', async () => {
   updateRun();
   clearResult();
   say('');
-  const { volume } = image;
+  const volume = image;
   try {
-    const result = await segment(model, image, {
-      probabilities: ui.wantProbabilities.checked,
-      onProgress: (done, total) => {
-        ui.progress.value = done / total;
-        ui.progressText.textContent = `${done} / ${total} slices`;
-      },
-    });
-    viewer.setLabels(result.labels, model.header.labels);
+    const result = await worker.call({ type: 'segment', probabilities: ui.wantProbabilities.checked });
+    viewer.setLabels(result.labels, model.labels);
     ui.timing.dataset.seconds = String(result.seconds);
     ui.timing.textContent = `Segmented ${volume.dims[2]} slices (${volume.dims.join('×')} voxels) in ${result.seconds.toFixed(2)} s on this WebGPU adapter.`;
     offer(ui.downloadLabels, result.files.labels, `${volume.id}_seg.nii.gz`, 'labels');
@@ -206,17 +235,3 @@ ui.run.addEventListener('click', async () => {
     updateRun();
   }
 });
-
-/** Points a download link at `blob` (hidden when there is none). */
-function offer(link: HTMLAnchorElement, blob: Blob | undefined, name: string, what: string): void {
-  link.hidden = !blob;
-  if (!blob) return;
-  link.href = URL.createObjectURL(blob);
-  link.download = name;
-  link.textContent = `Download ${what} (${name}, ${fileSize(blob.size)})`;
-}
-
-function fileSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  return bytes < 1024 ** 2 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-}

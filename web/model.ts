@@ -1,4 +1,4 @@
-// Opening a model file in the page: the safetensors bytes parsed and the segmenter built on the
+// Opening a model file in the page's worker: the safetensors bytes parsed and the segmenter built on the
 // GPU by the same library calls `transseg predict` makes (segmenterFromFile), and a one-line
 // description of what the file says the model needs.
 

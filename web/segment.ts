@@ -1,23 +1,16 @@
-// One segmentation in the page: the library's predictCase (the code `transseg predict` runs),
+// One segmentation in the page's worker: the library's predictCase (the code `transseg predict` runs),
 // timed, and its outputs encoded by writeNifti into the files Node's writer makes (gzipped NIfTI-1
 // in the input's geometry: labels as uint8 / int16, probabilities as float32 [X, Y, Z, K]).
 
 import { writeNifti } from '../src/io/nifti-write.js';
 import { predictCase, type PredictionVolume } from '../src/infer/predict-file.js';
 import type { LoadedSegmenter } from '../src/checkpoint/segmenter-file.js';
+import type { SegmentResult } from './protocol.js';
 import type { ImageCase } from './volume.js';
-
-export interface Segmentation {
-  /** Class ids, x fastest, on the input's grid. */
-  labels: Float32Array;
-  /** Wall-clock seconds of the prediction (reading the result back included, encoding not). */
-  seconds: number;
-  files: { labels: Blob; probabilities?: Blob };
-}
 
 export async function segment(
   loaded: LoadedSegmenter, image: ImageCase, options: { probabilities: boolean; onProgress: (done: number, total: number) => void },
-): Promise<Segmentation> {
+): Promise<SegmentResult> {
   const started = performance.now();
   const prediction = await predictCase(loaded, image.volume, { probabilities: options.probabilities, onProgress: options.onProgress });
   const seconds = (performance.now() - started) / 1000;

@@ -1,14 +1,14 @@
-// The three orthogonal views of a volume with its label overlay: the first channel in grey,
-// windowed to the volume's 1st–99th percentile as the PNG overlays are (src/infer/overlay.ts),
-// each class blended in the overlays' colour at the chosen opacity (background left clear), a
-// slider per view (slice numbers from 0, as `transseg predict --slices` counts them), and the
-// legend with the class names from the model file. A canvas holds one pixel per voxel; CSS
-// scales it to the voxels' true aspect ratio.
+// The three orthogonal views of a volume with its label overlay: the first channel in grey through
+// a window (by default the volume's 1st–99th percentile, as the PNG overlays of src/infer/overlay.ts;
+// the level and width sliders move it), each class blended in the overlays' colour at the chosen
+// opacity (background left clear), a slider per view (slice numbers from 0, as `transseg predict
+// --slices` counts them), and the legend with the class names from the model file. A canvas holds
+// one pixel per voxel; CSS scales it to the voxels' true size in mm, so the image and its overlay
+// keep the voxel spacing in every view.
 
 import { classColour } from '../src/infer/overlay.js';
-import { quantile } from '../src/evaluation/metrics.js';
 import { VIEW_NAMES, viewAxes, voxelSizes, type ViewAxes, type ViewName } from './orientation.js';
-import type { ImageCase } from './volume.js';
+import type { ImageSummary } from './protocol.js';
 
 export interface ViewElements {
   canvas: HTMLCanvasElement;
@@ -19,6 +19,8 @@ export interface ViewElements {
 export interface ViewerElements {
   views: Record<ViewName, ViewElements>;
   opacity: HTMLInputElement;
+  level: HTMLInputElement;
+  width: HTMLInputElement;
   legend: HTMLUListElement;
 }
 
@@ -26,24 +28,8 @@ type Dims = [number, number, number];
 
 /** The longer side of a view on screen, in CSS pixels. */
 const VIEW_SIZE = 320;
-/** Voxels sampled (evenly strided) for the grey window: stable percentiles at any volume size. */
-const WINDOW_SAMPLES = 200_000;
-
-/** Channel 0 of `image` as grey levels 0..255, linear from its 1st to its 99th percentile. */
-function greyLevels(image: Float32Array, voxels: number): Uint8Array {
-  const step = Math.max(1, Math.floor(voxels / WINDOW_SAMPLES));
-  const sample: number[] = [];
-  for (let i = 0; i < voxels; i += step) if (Number.isFinite(image[i])) sample.push(image[i]);
-  const lo = quantile(sample, 0.01);
-  const hi = quantile(sample, 0.99);
-  const grey = new Uint8Array(voxels);
-  if (!(hi > lo)) return grey; // a flat volume: black
-  for (let i = 0; i < voxels; i++) {
-    const v = image[i];
-    grey[i] = Number.isFinite(v) ? Math.round(255 * Math.min(1, Math.max(0, (v - lo) / (hi - lo)))) : 0;
-  }
-  return grey;
-}
+/** Steps of the level and width sliders over the volume's range. */
+const WINDOW_STEPS = 1000;
 
 /** The mean position of the labelled (non-zero) voxels, rounded; null when there are none. */
 function foregroundCentre(labels: Float32Array, [X, Y, Z]: Dims): number[] | null {
@@ -65,7 +51,7 @@ function foregroundCentre(labels: Float32Array, [X, Y, Z]: Dims): number[] | nul
 
 export class Viewer {
   private dims: Dims = [1, 1, 1];
-  private grey: Uint8Array = new Uint8Array(0);
+  private image: Float32Array = new Float32Array(0);
   private axes = {} as Record<ViewName, ViewAxes>;
   private labels: Float32Array | null = null;
   /** RGB 0..255 per class; class 0 is never drawn. */
@@ -73,14 +59,14 @@ export class Viewer {
 
   constructor(private readonly ui: ViewerElements) {
     for (const view of VIEW_NAMES) ui.views[view].slider.addEventListener('input', () => this.draw(view));
-    ui.opacity.addEventListener('input', () => this.drawAll());
+    for (const control of [ui.opacity, ui.level, ui.width]) control.addEventListener('input', () => this.drawAll());
   }
 
   /** Shows a new volume, without labels, at its middle slices. */
-  show({ volume, affine }: ImageCase): void {
-    this.dims = volume.dims;
-    const [X, Y, Z] = volume.dims;
-    this.grey = greyLevels(volume.image, X * Y * Z);
+  show({ dims, affine, firstChannel, window, range }: ImageSummary): void {
+    this.dims = dims;
+    this.image = firstChannel;
+    this.setWindow(window, range);
     this.labels = null;
     this.ui.legend.replaceChildren();
     const mm = voxelSizes(affine);
@@ -117,6 +103,19 @@ export class Viewer {
     else this.drawAll();
   }
 
+  /** Level (centre) and width sliders over the volume's range, set to `window`. */
+  private setWindow([lo, hi]: [number, number], [min, max]: [number, number]): void {
+    const { level, width } = this.ui;
+    const span = max > min ? max - min : 1;
+    level.min = String(min);
+    level.max = String(max);
+    width.min = String(span / WINDOW_STEPS);
+    width.max = String(span);
+    level.step = width.step = String(span / WINDOW_STEPS);
+    level.value = String((lo + hi) / 2);
+    width.value = String(hi > lo ? hi - lo : span);
+  }
+
   private moveTo(voxel: number[]): void {
     for (const view of VIEW_NAMES) this.ui.views[view].slider.value = String(voxel[this.axes[view].slice]);
     this.drawAll();
@@ -131,22 +130,25 @@ export class Viewer {
     const { slice, columns, rows } = this.axes[view];
     const k = Number(slider.value);
     value.textContent = `${k} / ${this.dims[slice] - 1}`;
-    const { width, height } = canvas;
+    const { width: columnsN, height } = canvas;
     const context = canvas.getContext('2d')!;
-    const picture = context.createImageData(width, height);
+    const picture = context.createImageData(columnsN, height);
     const pixels = picture.data;
     const alpha = Number(this.ui.opacity.value);
+    const width = Number(this.ui.width.value);
+    const lo = Number(this.ui.level.value) - width / 2;
     const [X, Y] = this.dims;
     const voxel = [0, 0, 0];
     voxel[slice] = k;
     for (let row = 0; row < height; row++) {
       voxel[rows.axis] = rows.flip ? height - 1 - row : row;
-      for (let col = 0; col < width; col++) {
-        voxel[columns.axis] = columns.flip ? width - 1 - col : col;
+      for (let col = 0; col < columnsN; col++) {
+        voxel[columns.axis] = columns.flip ? columnsN - 1 - col : col;
         const i = voxel[0] + X * (voxel[1] + Y * voxel[2]);
-        const grey = this.grey[i];
+        const v = this.image[i];
+        const grey = Number.isFinite(v) ? 255 * Math.min(1, Math.max(0, (v - lo) / width)) : 0;
         const c = this.labels ? this.labels[i] : 0;
-        const o = 4 * (row * width + col);
+        const o = 4 * (row * columnsN + col);
         for (let j = 0; j < 3; j++) pixels[o + j] = c === 0 ? grey : (1 - alpha) * grey + alpha * this.colours[c][j];
         pixels[o + 3] = 255;
       }

@@ -1,4 +1,4 @@
-// The chosen image files as the case the model reads: each file parsed by the library's NIfTI
+// The chosen image files as the case the model reads (in the page's worker): each file parsed by the library's NIfTI
 // reader (once per File), their channels joined in order by loadCase as `transseg predict` does,
 // and the channel count checked against the model with the command line's own message.
 
@@ -44,8 +44,8 @@ export async function readCase(files: NamedFile[]): Promise<ImageCase> {
 }
 
 /** Why the case does not fit the model, or null when it does. */
-export function channelProblem(image: ImageCase, header: SegmenterFileHeader): string | null {
-  const mismatch = channelMismatch(image.volume.channels, header.encoder.inChannels, header.modalities);
+export function channelProblem(image: { channels: number; names: string[] }, header: SegmenterFileHeader): string | null {
+  const mismatch = channelMismatch(image.channels, header.encoder.inChannels, header.modalities);
   if (!mismatch) return null;
   const choose = header.modalities.length > 1 ? `; choose one file per modality, or one 4-D file holding all ${header.modalities.length}` : '';
   return `${image.names.join(', ')}: ${mismatch}${choose}.`;

@@ -34,7 +34,7 @@ function request(c: BenchCase): object {
   const config = {
     embed: v.embedDim, depth: v.depth, heads: v.heads, mlp: v.mlpHidden, patch: v.patchSize, image: c.image,
     in_channels: v.inChannels, slices: v.depthSlices, eps: v.eps, features: UPERNET_FEATURE_INDICES, channels: v.embedDim,
-    classes: CLASSES, beit: false,
+    classes: CLASSES, beit: v.relativePositionBias,
   };
   return { name: c.name, kind: 'model', mode: c.mode, batch: c.batch, config };
 }

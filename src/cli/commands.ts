@@ -1,7 +1,7 @@
 // Every `transseg` command: its flag table (help, parsing, docs/cli.md) and what runs it. Adding a
 // command is one entry here; `transseg help`, `<command> --help` and the docs follow from it.
 
-import { BENCH_COMMAND, bench } from './bench.js';
+import { ABLATION_COMMAND, ablation } from './ablation.js';
 import { CLASSIFY_COMMAND, classify } from './classify.js';
 import { DOCTOR_COMMAND, doctorCommand } from './doctor.js';
 import { EVALUATE_COMMAND, evaluate } from './evaluate.js';
@@ -36,6 +36,6 @@ export const COMMANDS: readonly CliCommand[] = [
   { spec: TRAIN_COMMAND, usesGpu: true, run: printing(train) },
   { spec: PREDICT_COMMAND, usesGpu: true, run: printing(predict) },
   { spec: EVALUATE_COMMAND, usesGpu: true, run: printing(evaluate) },
+  { spec: ABLATION_COMMAND, usesGpu: true, run: printing(ablation) },
   { spec: EXPORT_COMMAND, usesGpu: false, run: printing(exportModel) },
-  { spec: BENCH_COMMAND, usesGpu: true, run: printing((argv) => bench(argv)) },
 ];

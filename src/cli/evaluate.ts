@@ -20,6 +20,7 @@ import { writeFileAtomically } from '../io/atomic-write.js';
 import type { NiftiHeader } from '../io/nifti.js';
 import { readNiftiFile } from '../io/nifti-node.js';
 import { predictVolume } from '../infer/predict.js';
+import { modelPredictOptions } from '../infer/predict-file.js';
 import type { LoadedSegmenter } from '../checkpoint/segmenter-file.js';
 import { classHausdorff95, DiceAccumulator, type LabelVolume, type Vec3 } from '../evaluation/metrics.js';
 import { evaluationReport, formatTable, type CaseMetrics, type EvaluationReport } from '../evaluation/report.js';
@@ -86,16 +87,16 @@ interface ScoredCase {
 }
 
 /** Runs the model on a case (image read, windows predicted, back on the label's grid). */
-async function predictCase(loaded: LoadedSegmenter, entry: DatasetCase, remap: LabelRemap, batchSize: number, onProgress: (done: number, total: number) => void): Promise<ScoredCase> {
+async function predictCase(loaded: LoadedSegmenter, entry: DatasetCase, remap: LabelRemap, batchSize: number, raw: boolean, onProgress: (done: number, total: number) => void): Promise<ScoredCase> {
   const headers = new Map<string, NiftiHeader>();
   const volume = await loadCase(entry, async (path) => {
     const v = await readNiftiFile(path);
     headers.set(path, v.header);
     return v;
   }, { remap });
-  const { labels } = await predictVolume(loaded.model, volume, {
-    intensity: loaded.header.preprocessing.intensity, cropForeground: loaded.header.preprocessing.cropForeground, batchSize, onProgress,
-  });
+  const recorded = modelPredictOptions(loaded.header);
+  const options = raw ? { ...recorded, flips: undefined, postprocess: undefined } : recorded;
+  const { labels } = await predictVolume(loaded.model, volume, { ...options, batchSize, onProgress });
   return { prediction: labels, truth: volume.label!, dims: volume.dims, labelHeader: headers.get(entry.label)! };
 }
 
@@ -127,6 +128,7 @@ export const EVALUATE_COMMAND = defineCommand({
     { name: 'remap', value: 'FROM:TO,...', shownDefault: "the model's", help: 'label merges such as 1:1,2:1,3:1; with --model, the remap recorded in the model file unless given' },
     { name: 'batch-size', value: 'N', default: '8', help: 'windows per forward pass (with --model)' },
     { name: 'report', value: 'FILE', shownDefault: 'none', help: 'the JSON report to write' },
+    { name: 'raw', help: "score the model without the test-time flips and post-processing its file records (--model only)" },
   ],
 });
 
@@ -145,6 +147,7 @@ export async function evaluate(argv: string[]): Promise<string> {
   if (seeded && !(Number.isInteger(seeded.seed) && seeded.seed >= 0)) throw new Error(`evaluate: --seed must be an integer >= 0, got '${values.seed}'`);
   const batchSize = positiveInteger(values['batch-size'], 'batch-size', 'evaluate');
   const flagRemap = values.remap ? parseRemap(values.remap, 'evaluate') : undefined;
+  if (values.raw && values.model === undefined) throw new Error('evaluate: --raw (no flips, no post-processing) applies to --model');
   if (values.report !== undefined) await checkOutputFile(values.report, 'report', 'evaluate');
 
   const dataset = await readDatasetFile(datasetPath).catch((e: Error) => { throw new Error(`evaluate: ${e.message}`); });
@@ -179,7 +182,7 @@ export async function evaluate(argv: string[]): Promise<string> {
       for (const [i, c] of cases.entries()) {
         const progress = new ProgressLine(`evaluate ${c.id} (${i + 1}/${cases.length})`);
         const scored = loaded
-          ? await predictCase(loaded, c, remap, batchSize, (done, total) => progress.update(done, total, 'slices'))
+          ? await predictCase(loaded, c, remap, batchSize, Boolean(values.raw), (done, total) => progress.update(done, total, 'slices'))
           : await readPredictionCase(predictionFiles.get(c.id)!, c, remap);
         const spacing = spacingMm(scored.labelHeader);
         try {

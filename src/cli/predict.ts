@@ -9,7 +9,13 @@
 // - a folder: each NIfTI file in it is one case, named by its file name. Files named as nnU-Net
 //   does, `<case>_0000.nii.gz`, `<case>_0001.nii.gz`, …, are the channels of case `<case>` in that
 //   order. --output is then a folder of `<case>.nii.gz`.
+//   A folder without NIfTI files whose sub-folders each hold one case (BRATS-style patient
+//   folders): each sub-folder is a case named by the folder, its files matched to the model's
+//   modality names (or --modalities patterns) by a case-insensitive part of the file name
+//   (src/data/case-folders.ts).
 // - a dataset.json: the cases of its `test` list, into an --output folder.
+// A comma-separated list of modality files is one case named by its --output file (`pat3.nii.gz`:
+// `pat3`, not the first modality's file name), in progress lines and overlay names.
 //
 // Nothing is written until everything has been checked: the flags, the output paths (writable,
 // none of them an input file), the model file (a segmenter), and every input file (readable,
@@ -23,7 +29,9 @@ import { dirname, join, resolve } from 'node:path';
 import { defineCommand, parseFlags } from './flag-table.js';
 import { positiveInteger, required } from './flags.js';
 import { channelCount, fileStem } from '../data/dataset.js';
+import { caseFolders, subfolders } from '../data/case-folders-node.js';
 import { readDatasetFile } from '../data/load-node.js';
+import { readModelFileHeader } from '../model/model-file.js';
 import { loadCase, type LoadedCase } from '../data/volume.js';
 import { Gpu } from '../gpu/gpu.js';
 import type { Affine } from '../io/affine.js';
@@ -32,7 +40,7 @@ import { readNiftiFile, writeNiftiFile } from '../io/nifti-node.js';
 import type { NiftiVolume } from '../io/nifti.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import type { SafetensorsFile } from '../io/safetensors.js';
-import { mostForegroundSlices, overlayPng, radiologicalView } from '../infer/overlay.js';
+import { mostForegroundSlices, overlayFigureSvg, overlayPng, overlayScale, radiologicalView } from '../infer/overlay.js';
 import { channelMismatch, labelDatatype, predictCase } from '../infer/predict-file.js';
 import { segmenterFromFile, type LoadedSegmenter } from '../checkpoint/segmenter-file.js';
 import { ProgressLine } from './progress.js';
@@ -130,16 +138,38 @@ async function folderCases(folder: string): Promise<InputCase[]> {
   return cases.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
+/** The modality patterns for case folders: --modalities, else the model file's modality names. */
+async function modalityPatterns(flag: string | undefined, modelPath: string): Promise<string[]> {
+  if (flag !== undefined) {
+    const patterns = flag.split(',');
+    if (patterns.some((p) => p.trim() === '')) throw new Error(`predict: --modalities ${flag}: an empty pattern in the comma-separated list`);
+    return patterns.map((p) => p.trim());
+  }
+  const header = readModelFileHeader((await readSafetensorsFile(modelPath)).metadata, modelPath);
+  if (header?.kind !== 'segmenter') throw new Error(`predict: --model ${modelPath} is not a trained segmenter`);
+  return header.modalities;
+}
+
 /** The cases --input names, and whether the outputs are single files or folders. */
-async function resolveInput(input: string): Promise<{ cases: InputCase[]; single: boolean }> {
+async function resolveInput(input: string, output: string, patterns: () => Promise<string[]>): Promise<{ cases: InputCase[]; single: boolean }> {
+  const outputId = fileStem(output);
   if (input.includes(',')) {
     const image = input.split(',');
     if (image.some((p) => p === '')) throw new Error(`predict: --input ${input}: an empty path in the comma-separated list`);
-    return { cases: [{ id: fileStem(image[0]), image }], single: true };
+    return { cases: [{ id: outputId, image }], single: true };
   }
   const info = await stat(input).catch(() => null);
   if (!info) throw new Error(`predict: --input ${input} does not exist`);
-  if (info.isDirectory()) return { cases: await folderCases(input), single: false };
+  if (info.isDirectory()) {
+    const hasNifti = (await readdir(input)).some((n) => NIFTI_NAME.test(n));
+    if (!hasNifti && (await subfolders(input)).length > 0) {
+      const cases = await caseFolders(input, await patterns()).catch((e: Error) => {
+        throw new Error(`predict: --input ${e.message}`);
+      });
+      return { cases, single: false };
+    }
+    return { cases: await folderCases(input), single: false };
+  }
   if (/\.json$/i.test(input)) {
     const dataset = await readDatasetFile(input);
     if (dataset.test.length === 0) throw new Error(`predict: --input ${input} lists no "test" cases`);
@@ -269,7 +299,7 @@ async function loadInputCase(c: InputCase): Promise<{ volume: LoadedCase; affine
 }
 
 /** Writes the overlays of one case; returns their paths. */
-async function writeOverlays(folder: string, volume: LoadedCase, labels: Float32Array, affine: Affine, classes: number, slices: 'auto' | number[]): Promise<string[]> {
+async function writeOverlays(folder: string, volume: LoadedCase, labels: Float32Array, affine: Affine, classNames: readonly string[], slices: 'auto' | number[]): Promise<string[]> {
   const [X, Y] = volume.dims;
   const plane = X * Y;
   const view = radiologicalView(affine);
@@ -280,9 +310,14 @@ async function writeOverlays(folder: string, volume: LoadedCase, labels: Float32
       labels: labels.subarray(k * plane, (k + 1) * plane),
       size: [X, Y] as const,
     };
-    const png = await overlayPng(slice, classes, view);
+    const scale = overlayScale(X, Y);
+    const png = await overlayPng(slice, classNames.length, view, scale);
     const path = join(folder, `${volume.id}_slice${k}.png`);
     await writeFileAtomically(path, (file) => file.writeFile(png));
+    // The same picture with a title and a legend naming the classes.
+    const [width, height] = (view.transpose ? [Y, X] : [X, Y]).map((n) => n * scale);
+    const figure = overlayFigureSvg(png, { width, height }, classNames, `${volume.id}, axial slice ${k} (of ${volume.dims[2]})`);
+    await writeFileAtomically(path.replace(/\.png$/, '.svg'), (file) => file.writeFile(figure));
     paths.push(path);
   }
   return paths;
@@ -295,11 +330,12 @@ export const PREDICT_COMMAND = defineCommand({
   synopsis: '--model M --input X --output Y [options]',
   flags: [
     { name: 'model', value: 'FILE', help: 'the model file' },
-    { name: 'input', value: 'X', help: "a .nii / .nii.gz / .hdr file; a,b (one file per modality, in the model's order); a folder; or a dataset.json (its test list)" },
+    { name: 'input', value: 'X', help: "a .nii / .nii.gz / .hdr file; a,b (one file per modality, in the model's order); a folder of files or of patient folders; or a dataset.json (its test list)" },
+    { name: 'modalities', value: 'PATTERNS', shownDefault: "the model's modality names", help: 'comma-separated file-name parts that pick each modality in a patient folder (e.g. flair,t1c)' },
     { name: 'output', value: 'Y', help: 'a .nii / .nii.gz file for one case, else a folder of <case>.nii.gz (created if needed)' },
     { name: 'probabilities', value: 'P', shownDefault: 'none', help: 'also write the class probabilities: float32, 4-D [X, Y, Z, classes]; a file or a folder as --output' },
     { name: 'batch-size', value: 'N', default: '8', help: 'windows per forward pass' },
-    { name: 'overlay', value: 'DIR', shownDefault: 'none', help: 'a folder for PNG overlays <case>_slice<k>.png' },
+    { name: 'overlay', value: 'DIR', shownDefault: 'none', help: 'a folder for overlays <case>_slice<k>.png and .svg (the same picture with a title and a legend naming the classes)' },
     { name: 'slices', value: 'LIST', shownDefault: 'auto', help: 'the overlay slices: auto (the 3 with the most predicted foreground) or k1,k2,... (0-based, along the third NIfTI axis)' },
   ],
 });
@@ -310,7 +346,7 @@ export async function predict(argv: string[]): Promise<string> {
   const input = required(values.input, 'input', 'predict');
   const output = required(values.output, 'output', 'predict');
   const batchSize = positiveInteger(values['batch-size'], 'batch-size', 'predict');
-  const { cases, single } = await resolveInput(input);
+  const { cases, single } = await resolveInput(input, output, () => modalityPatterns(values.modalities, modelPath));
   checkUniqueIds(cases);
   const plan = await planOutputs({ ...values, output }, cases, single);
 
@@ -344,7 +380,7 @@ export async function predict(argv: string[]): Promise<string> {
             await writeNiftiFile(path, probabilities!, volume.geometry, { datatype: probabilities!.datatype });
             written.push(path);
           }
-          if (plan.overlays) written.push(...await writeOverlays(plan.overlays, volume, labels.data, affine, K, plan.slices));
+          if (plan.overlays) written.push(...await writeOverlays(plan.overlays, volume, labels.data, affine, header.labels, plan.slices));
           slices += volume.dims[2];
         } catch (e) {
           const kept = written.length > 0 ? `the ${written.length} file(s) written before it are complete and kept:\n${written.map((p) => `  ${p}`).join('\n')}` : 'nothing was written';

@@ -3,6 +3,7 @@
 
 import { Gpu } from '../gpu/gpu.js';
 import { prepareRun, readRunOptions, type RunOptions } from '../train/setup-node.js';
+import type { Connectivity, PostProcessing } from '../model/model-file.js';
 import { DEFAULT_SETTINGS, type LossKind } from '../train/trainer.js';
 import { defineCommand, parseFlags } from './flag-table.js';
 import { readModelJson } from './checkpoint-options.js';
@@ -28,6 +29,7 @@ export const TRAIN_COMMAND = defineCommand({
     { name: 'crop-foreground', value: 'N', shownDefault: 'off', help: 'crop every case to its foreground grown by N voxels; recorded in the model file, so predict and evaluate crop the same way', group: 'data and run' },
     { name: 'zoom', value: 'MIN,MAX', shownDefault: S.zoom.join(','), help: "the augmentation's in-plane zoom range (TransSeg's); narrower for short runs on small structures", group: 'data and run' },
     { name: 'no-augment', help: 'no zoom, crop, flips, rot90 or intensity shift: train on the resized windows as they are', group: 'data and run' },
+    { name: 'foreground-fraction', value: 'P', shownDefault: '0', help: "share of training windows centred on a slice with foreground (MONAI's RandCropByPosNegLabel idea); the rest uniform", group: 'data and run' },
     { name: 'weights', value: 'W', help: 'an inflated encoder (transseg inflate), or a 2-D checkpoint inflated on the fly with --depth/--method/--image-size; a file or hf:ORG/REPO[@revision][:file]', group: 'model' },
     { name: 'offline', help: 'hf: weights from the Hugging Face cache only, no network (as HF_HUB_OFFLINE=1)', group: 'model' },
     { name: 'format', value: 'F', shownDefault: 'detected', help: "the 2-D checkpoint's layout: timm-vit, timm-beit, hf-vit, hf-beit or vit-pytorch", group: 'model' },
@@ -42,6 +44,11 @@ export const TRAIN_COMMAND = defineCommand({
     { name: 'channels', value: 'N', shownDefault: 'the encoder width', help: "the decoder's width", group: 'model' },
     { name: 'feature-blocks', value: 'I,J,...', shownDefault: '3,5,7,11 (upernet), the last (others)', help: 'the encoder blocks (0-based) the decoder reads', group: 'model' },
     { name: 'dropout', value: 'P', shownDefault: '0.1', help: "UPerNet's Dropout2d probability in training, in [0, 1) (upernet only)", group: 'model' },
+    { name: 'tta-flips', help: 'at prediction time, average the in-plane flips (H, W, both); recorded in the model file', group: 'prediction (recorded in the model file)' },
+    { name: 'keep-largest', value: 'WHAT', shownDefault: 'off', help: 'keep the largest connected component: of each class (classes) or of the whole foreground (foreground)', group: 'prediction (recorded in the model file)' },
+    { name: 'min-island', value: 'N', shownDefault: 'off', help: 'remove foreground components of fewer than N voxels', group: 'prediction (recorded in the model file)' },
+    { name: 'mask-nonzero', help: 'predict foreground only where the input is nonzero (e.g. inside the brain)', group: 'prediction (recorded in the model file)' },
+    { name: 'connectivity', value: '6|18|26', shownDefault: '26', help: 'voxel neighbourhood of --keep-largest and --min-island', group: 'prediction (recorded in the model file)' },
     { name: 'steps', value: 'N', shownDefault: '1000', help: 'optimiser steps', group: 'optimisation' },
     { name: 'batch-size', value: 'N', shownDefault: shown(S.batchSize), help: 'windows per micro-batch', group: 'optimisation' },
     { name: 'accumulate', value: 'N', shownDefault: shown(S.accumulate), help: 'micro-batches whose gradients are summed per step', group: 'optimisation' },
@@ -71,7 +78,7 @@ function oneOf<T extends string>(flag: string, value: string | undefined, allowe
   return value as T;
 }
 
-async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
+export async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
   const { values: v } = parseFlags(TRAIN_COMMAND, argv);
   const out = required(v.out, 'out', 'train');
   if (v.resume) {
@@ -118,9 +125,32 @@ async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
         augment: v['no-augment'] ? false : undefined,
         zoom: zoomRange(v.zoom),
         cropForeground: number('crop-foreground', v['crop-foreground'], true, 0),
+        foregroundFraction: fraction('foreground-fraction', v['foreground-fraction']),
+        flips: v['tta-flips'] ? true : undefined,
+        postprocess: postProcessing(v),
       }),
     },
   };
+}
+
+function fraction(flag: string, value: string | undefined): number | undefined {
+  const n = number(flag, value, false);
+  if (n !== undefined && n > 1) throw new Error(`train: --${flag} must be a fraction in [0, 1], got '${value}'`);
+  return n;
+}
+
+/** --keep-largest, --min-island, --connectivity, --mask-nonzero; undefined when none is given. */
+function postProcessing(v: { 'keep-largest'?: string; 'min-island'?: string; connectivity?: string; 'mask-nonzero'?: boolean }): PostProcessing | undefined {
+  const p: PostProcessing = definedOnly({
+    largestComponent: oneOf('keep-largest', v['keep-largest'], ['classes', 'foreground'] as const),
+    minIslandVoxels: number('min-island', v['min-island'], true),
+    maskNonzero: v['mask-nonzero'] ? true : undefined,
+  });
+  if (v.connectivity !== undefined) {
+    if (Object.keys(p).length === 0) throw new Error('train: --connectivity applies to --keep-largest and --min-island; give one of them');
+    p.connectivity = Number(oneOf('connectivity', v.connectivity, ['6', '18', '26'] as const)) as Connectivity;
+  }
+  return Object.keys(p).length ? p : undefined;
 }
 
 /** `--zoom MIN,MAX`: the augmentation's in-plane zoom range. */
@@ -144,11 +174,19 @@ export async function train(argv: string[]): Promise<string> {
     const run = await prepareRun(gpu, options, (line) => process.stderr.write(`${line}\n`), downloadProgress('download'));
     const progress = new ProgressLine('train');
     const started = performance.now();
-    let lastLoss = NaN;
+    let lastLoss: { value: number; step: number } | null = null;
+    let validating: ProgressLine | null = null;
     await run.trainer.run((p) => {
-      if (p.loss !== null) lastLoss = p.loss;
-      const shown = Number.isNaN(lastLoss) ? '–' : lastLoss.toFixed(4); // nothing read back yet
-      progress.update(p.step, p.steps, `loss ${shown}  ${p.stepsPerSecond.toFixed(2)} steps/s`, p.etaSeconds);
+      if (p.loss !== null) lastLoss = { value: p.loss, step: p.step };
+      // The loss is read back only every --log-every steps: say at which step it was.
+      const shown = lastLoss ? `${lastLoss.value.toFixed(4)} (step ${lastLoss.step})` : '–';
+      const rate = Number.isNaN(p.stepsPerSecond) ? '–' : p.stepsPerSecond.toFixed(2);
+      progress.update(p.step, p.steps, `loss ${shown}  ${rate} steps/s`, p.etaSeconds);
+      validating = null;
+    }, undefined, (v) => {
+      validating ??= new ProgressLine(`validate (step ${v.step})`); // a new line for each validation
+      // Progress over all cases, in thousandths of a case.
+      validating.update(v.caseIndex * 1000 + Math.round((1000 * v.done) / v.total), v.cases * 1000, `${v.id} (${v.caseIndex + 1}/${v.cases}) ${v.done}/${v.total} slices`);
     });
     const best = run.trainer.bestValidation;
     const seconds = (performance.now() - started) / 1000;

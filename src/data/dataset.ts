@@ -148,7 +148,10 @@ export function parseDatasetJson(text: string, path: string): Dataset {
   }
   const training = parseCases(json.training, 'training', folder, path);
   const validation = json.validation === undefined ? undefined : parseCases(json.validation, 'validation', folder, path);
-  checkUniqueIds([...training, ...(validation ?? [])], path);
+  // Ids name the prediction files of one list; the same case may be listed in both (trained on and
+  // scored, e.g. a final model trained on everything), so each list is checked on its own.
+  checkUniqueIds(training, path);
+  checkUniqueIds(validation ?? [], path);
   return {
     path,
     name: typeof json.name === 'string' ? json.name : '',

@@ -1,10 +1,13 @@
 // Getting a GPUDevice in every runtime we support: Node and Bun through the `webgpu` package (Dawn),
-// Deno and browsers through their built-in `navigator.gpu`.
+// browsers through their built-in `navigator.gpu`, Deno through either (see chooseBackend).
 
 export type RuntimeName = 'node' | 'deno' | 'bun' | 'browser';
+/** Dawn through the `webgpu` package's Node-API addon, or the runtime's own `navigator.gpu`. */
+export type BackendName = 'dawn' | 'native';
 
 export interface DeviceInfo {
   runtime: RuntimeName;
+  backend: BackendName;
   adapter: { vendor: string; architecture: string; device: string; description: string };
   /**
    * A software adapter running on the CPU (Mesa lavapipe, SwiftShader). Kernels that have a
@@ -56,8 +59,44 @@ export function detectRuntime(): RuntimeName {
  */
 let dawnInstance: GPU | null = null;
 
-async function getGpu(runtime: RuntimeName): Promise<GPU> {
-  if (runtime === 'node' || runtime === 'bun') {
+/**
+ * Which WebGPU a context uses: `requested` (DeviceOptions.backend), else $TRANSSEG_WEBGPU_BACKEND,
+ * else Dawn in Node and Bun (they have no other), the browser's own, and in Deno Dawn when the
+ * process may load Node-API addons (--allow-ffi, or -A) and Deno's built-in wgpu otherwise. Dawn
+ * first because Deno's wgpu offers no `subgroups`, which the fast CPU-adapter kernels need
+ * (docs/performance.md, "Runtimes"); checking the permission first means Deno never prompts.
+ */
+function chooseBackend(runtime: RuntimeName, requested: BackendName | undefined): BackendName {
+  const choice = requested ?? (envVar('TRANSSEG_WEBGPU_BACKEND') || undefined);
+  if (choice !== undefined && choice !== 'dawn' && choice !== 'native') {
+    throw new Error(`TRANSSEG_WEBGPU_BACKEND: expected 'dawn' or 'native'; got '${choice}'`);
+  }
+  if (choice) return choice;
+  if (runtime !== 'deno') return runtime === 'browser' ? 'native' : 'dawn';
+  return denoGranted({ name: 'ffi' }) ? 'dawn' : 'native';
+}
+
+interface DenoApi {
+  permissions: { querySync(p: { name: string; variable?: string }): { state: string } };
+  env: { get(name: string): string | undefined; set(name: string, value: string): void };
+}
+const denoApi = () => (globalThis as { Deno?: DenoApi }).Deno;
+
+/** Whether Deno has granted a permission already (asking would prompt on a terminal). */
+function denoGranted(p: { name: string; variable?: string }): boolean {
+  return denoApi()?.permissions.querySync(p).state === 'granted';
+}
+
+/** An environment variable, or undefined where the runtime has none or Deno may not read it. */
+function envVar(name: string): string | undefined {
+  const deno = denoApi();
+  if (deno) return denoGranted({ name: 'env', variable: name }) ? deno.env.get(name) : undefined;
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+}
+
+async function getGpu(runtime: RuntimeName, backend: BackendName): Promise<GPU> {
+  if (backend === 'dawn') {
+    if (runtime === 'browser') throw new Error('backend dawn: a browser has only its own WebGPU (backend native)');
     if (dawnInstance) return dawnInstance;
     // The module name is in a variable so browser bundlers leave this import alone.
     const moduleName = 'webgpu';
@@ -73,6 +112,9 @@ async function getGpu(runtime: RuntimeName): Promise<GPU> {
     return dawnInstance;
   }
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (!nav?.gpu && runtime !== 'browser' && runtime !== 'deno') {
+    throw new Error(`backend native: ${runtime} has no built-in WebGPU (navigator.gpu); use backend dawn`);
+  }
   if (!nav?.gpu) throw new Error(NO_ADAPTER_HELP);
   return nav.gpu;
 }
@@ -90,6 +132,8 @@ export interface DeviceOptions {
    * kernels written for devices that lack it.
    */
   subgroups?: boolean;
+  /** Which WebGPU implementation to use; see chooseBackend for the default. */
+  backend?: BackendName;
 }
 
 /** Optional features our kernels use when the device has them. */
@@ -100,12 +144,28 @@ function wantedFeatures(adapter: GPUAdapter, options: DeviceOptions): GPUFeature
 
 export async function acquireDevice(options: DeviceOptions = {}): Promise<AcquiredDevice> {
   const runtime = detectRuntime();
-  if (runtime === 'node' || runtime === 'bun') {
+  let backend = chooseBackend(runtime, options.backend);
+  if (backend === 'dawn') {
     // Dawn on Linux wants a runtime dir for its caches; headless CI machines often have none.
-    const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
-    if (env && !env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = '/tmp';
+    const deno = denoApi();
+    if (deno) {
+      if (denoGranted({ name: 'env', variable: 'XDG_RUNTIME_DIR' }) && !deno.env.get('XDG_RUNTIME_DIR')) deno.env.set('XDG_RUNTIME_DIR', '/tmp');
+    } else {
+      const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
+      if (env && !env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = '/tmp';
+    }
   }
-  const gpu = await getGpu(runtime);
+  let gpu: GPU;
+  try {
+    gpu = await getGpu(runtime, backend);
+  } catch (e) {
+    // Deno's default: Dawn where it loads (the script may run outside a project with the `webgpu`
+    // package), its own WebGPU otherwise. A backend asked for by name must load or fail.
+    const asked = options.backend ?? envVar('TRANSSEG_WEBGPU_BACKEND');
+    if (runtime !== 'deno' || backend !== 'dawn' || asked) throw e;
+    backend = 'native';
+    gpu = await getGpu(runtime, backend);
+  }
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (!adapter) throw new Error(NO_ADAPTER_HELP);
 
@@ -124,6 +184,7 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
     device,
     info: {
       runtime,
+      backend,
       adapter: {
         vendor: info?.vendor ?? '',
         architecture: info?.architecture ?? '',

@@ -217,8 +217,7 @@ export class Gpu {
 
   /** Awaits a promise of the device; through Dawn's node bindings, without spinning a core. */
   private wait<T>(start: () => Promise<T>): Promise<T> {
-    const dawn = this.info.runtime === 'node' || this.info.runtime === 'bun';
-    return dawn ? pacedWait(start) : start();
+    return this.info.backend === 'dawn' ? pacedWait(start) : start();
   }
 
   memory(): MemoryStats {

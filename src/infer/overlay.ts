@@ -1,6 +1,7 @@
 // PNG overlays of a label map on an image slice, for a quick look at a prediction: the image in
 // grey, windowed to its 1st–99th percentile, each class in a fixed colour at 50 % opacity, the
-// background left clear.
+// background left clear; upscaled by whole pixels (nearest neighbour, so voxels stay sharp
+// squares) to a size a person can read, and an SVG figure around it with a legend of the classes.
 //
 // Orientation: an axial slice is shown as radiologists read it, as if seen from the patient's
 // feet: the patient's right on the image's left, anterior at the top. Which way the voxel axes
@@ -14,6 +15,7 @@ import type { Affine } from '../io/affine.js';
 import { axisCodes } from '../io/affine.js';
 import { encodePng } from '../io/png.js';
 import { quantile } from '../evaluation/metrics.js';
+import { svgDocument, svgElement } from '../io/svg.js';
 
 /** One axial slice: voxel (x, y) at x + X·y in both arrays (NIfTI order). */
 export interface LabelledSlice {
@@ -73,8 +75,20 @@ function windowed(image: ArrayLike<number>): Float32Array {
   return out;
 }
 
-/** An RGB PNG of the slice with its labels blended in, oriented by `view`. */
-export async function overlayPng(slice: LabelledSlice, classes: number, view: SliceView): Promise<Uint8Array> {
+/** Overlays are upscaled until their longer side reaches this many pixels. */
+export const OVERLAY_MIN_SIZE = 256;
+
+/** The whole-pixel factor that brings the longer side of a width×height slice to at least `minSize`. */
+export function overlayScale(width: number, height: number, minSize = OVERLAY_MIN_SIZE): number {
+  return Math.max(1, Math.ceil(minSize / Math.max(width, height)));
+}
+
+/**
+ * An RGB PNG of the slice with its labels blended in, oriented by `view`; every voxel drawn as a
+ * `scale`×`scale` square (nearest neighbour).
+ */
+export async function overlayPng(slice: LabelledSlice, classes: number, view: SliceView, scale = 1): Promise<Uint8Array> {
+  if (!Number.isInteger(scale) || scale < 1) throw new Error(`overlayPng: scale must be an integer >= 1, got ${scale}`);
   const [X, Y] = slice.size;
   if (!Number.isInteger(X) || !Number.isInteger(Y) || X < 1 || Y < 1) {
     throw new Error(`overlayPng: size must be two positive integers [X, Y], got [${slice.size.join(', ')}]`);
@@ -99,7 +113,58 @@ export async function overlayPng(slice: LabelledSlice, classes: number, view: Sl
       for (let k = 0; k < 3; k++) data[o + k] = colour ? (1 - ALPHA) * grey[i] + ALPHA * colour[k] : grey[i];
     }
   }
-  return encodePng({ width, height, channels: 3, data });
+  return encodePng(scale === 1 ? { width, height, channels: 3, data } : upscale(data, width, height, scale));
+}
+
+/** Nearest-neighbour upscaling of an RGB raster by a whole factor. */
+function upscale(data: Float32Array, width: number, height: number, scale: number) {
+  const W = width * scale;
+  const out = new Float32Array(W * height * scale * 3);
+  for (let row = 0; row < height * scale; row++) {
+    for (let col = 0; col < W; col++) {
+      const from = 3 * (Math.floor(row / scale) * width + Math.floor(col / scale));
+      out.set(data.subarray(from, from + 3), 3 * (row * W + col));
+    }
+  }
+  return { width: W, height: height * scale, channels: 3 as const, data: out };
+}
+
+/** Base64 with btoa (Node and browsers alike), in chunks that fit String.fromCharCode's arguments. */
+function base64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+const hex = (c: number) => Math.round(255 * c).toString(16).padStart(2, '0');
+
+/**
+ * An SVG figure: the overlay PNG (embedded, drawn pixelated so a zoomed browser keeps the voxels
+ * square), a title above it, and a legend beside it naming each class in its colour.
+ */
+export function overlayFigureSvg(png: Uint8Array, size: { width: number; height: number }, classNames: readonly string[], title: string): string {
+  const legendX = size.width + 24;
+  const rows = classNames.slice(1).map((name, k) => {
+    const [r, g, b] = classColour(k + 1);
+    const y = 80 + 24 * k;
+    return [
+      svgElement('rect', { x: legendX, y: y - 12, width: 16, height: 16, fill: `#${hex(r)}${hex(g)}${hex(b)}`, 'fill-opacity': ALPHA, stroke: '#000' }),
+      svgElement('text', { x: legendX + 24, y: y + 1 }, [], name),
+    ].join('');
+  });
+  const longest = Math.max(10, ...classNames.map((n) => n.length));
+  // Widths are estimates (about 8 units a character at 13–14 px); the title gets its own row.
+  const width = Math.max(legendX + 32 + 8 * longest, 8 * title.length);
+  const height = Math.max(size.height + 40, 80 + 24 * classNames.length);
+  return svgDocument(width, height, [
+    svgElement('text', { x: 0, y: 20, 'font-size': 14 }, [], title),
+    svgElement('image', {
+      x: 0, y: 32, width: size.width, height: size.height, style: 'image-rendering: pixelated',
+      href: `data:image/png;base64,${base64(png)}`,
+    }),
+    svgElement('text', { x: legendX, y: 52, 'font-weight': 'bold' }, [], 'legend'),
+    ...rows,
+  ]);
 }
 
 /**

@@ -5,8 +5,9 @@
 
 import type { LoadedCase } from '../data/volume.js';
 import type { NiftiWriteDatatype } from '../io/nifti-write.js';
+import type { SegmenterFileHeader } from '../model/model-file.js';
 import type { LoadedSegmenter } from '../checkpoint/segmenter-file.js';
-import { predictVolume } from './predict.js';
+import { predictVolume, type PredictOptions } from './predict.js';
 
 /** Why `found` input channels do not fit a model taking `channels` (named `modalities`), or null. */
 export function channelMismatch(found: number, channels: number, modalities: readonly string[]): string | null {
@@ -41,13 +42,26 @@ export interface PredictCaseOptions {
   onProgress?: (slicesDone: number, slices: number) => void;
 }
 
+/**
+ * The prediction settings a model file records: its preprocessing, test-time flips and
+ * post-processing. Every caller that predicts with a model file (predict, evaluate, the web page)
+ * goes through this, so they all apply the same.
+ */
+export function modelPredictOptions(header: SegmenterFileHeader): PredictOptions {
+  return {
+    intensity: header.preprocessing.intensity,
+    cropForeground: header.preprocessing.cropForeground,
+    flips: header.inference?.flips,
+    postprocess: header.inference?.postprocess,
+  };
+}
+
 /** Segments one loaded case with a model file's segmenter and preprocessing. */
 export async function predictCase(loaded: LoadedSegmenter, volume: LoadedCase, options: PredictCaseOptions = {}): Promise<CasePrediction> {
   const { model, header } = loaded;
   const K = model.classes;
   const prediction = await predictVolume(model, volume, {
-    intensity: header.preprocessing.intensity,
-    cropForeground: header.preprocessing.cropForeground,
+    ...modelPredictOptions(header),
     batchSize: options.batchSize,
     probabilities: options.probabilities,
     onProgress: options.onProgress,

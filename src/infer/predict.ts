@@ -9,6 +9,10 @@
 // original grid is the stricter number. Each slice is predicted once: windows do not overlap in z.
 // With `cropForeground`, only the foreground box (src/data/foreground.ts) goes through the model;
 // everything outside it is background (probability 1 for class 0).
+// With `flips`, each window is also predicted flipped along H, along W and along both; the four
+// softmax outputs, flipped back, are averaged (test-time augmentation; the flips form a group, so
+// the result for a flipped input is the flipped result). `postprocess` (src/infer/postprocess.ts)
+// then cleans the argmax on the input's grid; the probabilities are returned as predicted.
 
 import { noGrad } from '../autograd/tape.js';
 import type { LoadedCase } from '../data/volume.js';
@@ -18,12 +22,18 @@ import { resizeBilinear, resizeWindow, uncropFromBox } from '../data/resize.js';
 import { extractWindow, placeSlice } from '../data/windows.js';
 import type { Segmenter } from '../model/segmenter.js';
 import { scope } from '../tensor/scope.js';
+import type { PostProcessing } from '../model/model-file.js';
+import { nonzeroMask, postProcess } from './postprocess.js';
 import { Tensor } from '../tensor/tensor.js';
 
 export interface PredictOptions {
   intensity: IntensitySpec;
   /** Predict only the foreground box grown by this many voxels (a model trained so); absent: the whole grid. */
   cropForeground?: number;
+  /** Average the predictions of the window and its flips along H, W and both (test-time augmentation). */
+  flips?: boolean;
+  /** Clean-up of the label volume (connected components, islands, mask); none when absent. */
+  postprocess?: PostProcessing;
   /** Windows per forward pass. */
   batchSize?: number;
   /** Also return the class probabilities, [K, Z, Y, X]. */
@@ -54,12 +64,41 @@ function softmaxClasses(logits: Float32Array, batch: number, classes: number, pl
   return out;
 }
 
+/** Reverses the rows (flipH) and/or the columns (flipW) of every [H, W] plane of `data`, in a copy. */
+export function flipPlanes(data: Float32Array, [H, W]: readonly [number, number], flipH: boolean, flipW: boolean): Float32Array {
+  const out = new Float32Array(data.length);
+  const plane = H * W;
+  for (let p = 0; p < data.length; p += plane) {
+    for (let h = 0; h < H; h++) {
+      const from = p + (flipH ? H - 1 - h : h) * W;
+      for (let w = 0; w < W; w++) out[p + h * W + w] = data[from + (flipW ? W - 1 - w : w)];
+    }
+  }
+  return out;
+}
+
+/** The flips averaged with `flips`: [along H, along W]. */
+const FLIPS: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
+
 export async function predictVolume(
+  model: Segmenter, volume: Pick<LoadedCase, 'image' | 'dims' | 'channels'>, options: PredictOptions,
+): Promise<VolumePrediction> {
+  const prediction = await predictCropped(model, volume, options);
+  const p = options.postprocess;
+  if (p) {
+    const mask = p.maskNonzero ? nonzeroMask(intensityTransform(options.intensity)(volume.image, volume.channels), volume.channels) : undefined;
+    postProcess(prediction.labels, volume.dims, p, mask);
+  }
+  return prediction;
+}
+
+/** predictVolume without the post-processing. */
+async function predictCropped(
   model: Segmenter, volume: Pick<LoadedCase, 'image' | 'dims' | 'channels'>, options: PredictOptions,
 ): Promise<VolumePrediction> {
   if (options.cropForeground !== undefined) {
     const box = foregroundBox(volume, intensityTransform(options.intensity), options.cropForeground);
-    const inBox = await predictVolume(model, cropCase(volume, box), { ...options, cropForeground: undefined });
+    const inBox = await predictCropped(model, cropCase(volume, box), { ...options, cropForeground: undefined });
     const n = volume.dims[0] * volume.dims[1] * volume.dims[2];
     const boxVoxels = inBox.labels.length;
     let probabilities: Float32Array | undefined;
@@ -93,10 +132,17 @@ export async function predictVolume(
         const window = resizeWindow(extractWindow(volume, k, D).window, [S0, S1]);
         input.set(intensity(window.data, volume.channels), b * window.data.length);
       });
-      const logitsT = noGrad(() => scope(() => model.forward(Tensor.fromArray(model.gpu, input, [ks.length, volume.channels, D, S0, S1]))));
-      const logits = await logitsT.read();
-      logitsT.dispose();
-      const probs = softmaxClasses(logits, ks.length, K, S0 * S1);
+      const probs = new Float32Array(ks.length * K * S0 * S1);
+      const flips = options.flips ? FLIPS : FLIPS.slice(0, 1);
+      for (const [flipH, flipW] of flips) {
+        const flipped = flipH || flipW ? flipPlanes(input, [S0, S1], flipH, flipW) : input;
+        const logitsT = noGrad(() => scope(() => model.forward(Tensor.fromArray(model.gpu, flipped, [ks.length, volume.channels, D, S0, S1]))));
+        const logits = await logitsT.read();
+        logitsT.dispose();
+        const p = softmaxClasses(logits, ks.length, K, S0 * S1);
+        const back = flipH || flipW ? flipPlanes(p, [S0, S1], flipH, flipW) : p;
+        for (let i = 0; i < probs.length; i++) probs[i] += back[i] / flips.length;
+      }
       ks.forEach((k, b) => {
         // Back to the input's in-plane size [H = X, W = Y], then argmax per pixel.
         const p = resizeBilinear(probs.subarray(b * K * S0 * S1, (b + 1) * K * S0 * S1), K, [S0, S1], [X, Y]);

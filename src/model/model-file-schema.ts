@@ -146,6 +146,17 @@ export const PREPROCESSING: Record<string, Spec> = {
   remap: optional(byLabel(int(0, CLASSES))),
 };
 
+/** Test-time flips and post-processing (Inference in model-file.ts; src/infer/postprocess.ts). */
+export const INFERENCE: Record<string, Spec> = {
+  flips: optional(bool),
+  postprocess: optional(object({
+    largestComponent: optional(oneOf('classes', 'foreground')),
+    minIslandVoxels: optional(int(1, 2 ** 31 - 1)),
+    maskNonzero: optional(bool),
+    connectivity: optional(oneOf(6, 18, 26)),
+  })),
+};
+
 const names = (max: number): Spec => arrayOf(str, 1, max);
 
 /** The fields of an encoder file besides `kind`, each stored as JSON. */
@@ -161,6 +172,7 @@ export const SEGMENTER_FILE: Record<string, Spec> = {
   labels: names(CLASSES),
   modalities: names(1024),
   preprocessing: object(PREPROCESSING),
+  inference: optional(object(INFERENCE)),
   validationCases: optional(arrayOf(str, 0, 1 << 20)),
   provenance: anyObject,
 };

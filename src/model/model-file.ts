@@ -23,6 +23,29 @@ export interface Preprocessing {
   remap?: LabelRemap;
 }
 
+/** Neighbourhood of a voxel in 3-D: faces (6), faces and edges (18), or all (26). */
+export type Connectivity = 6 | 18 | 26;
+
+/** Post-processing of a predicted label volume, as MONAI users know it (src/infer/postprocess.ts). */
+export interface PostProcessing {
+  /** Keep the largest connected component of each foreground class, or of the whole foreground. */
+  largestComponent?: 'classes' | 'foreground';
+  /** Foreground components with fewer voxels than this become background. */
+  minIslandVoxels?: number;
+  /** Only where the model's input (after the intensity transform) is nonzero in some channel. */
+  maskNonzero?: boolean;
+  /** Neighbourhood of a voxel for the two rules above; 26 when absent. */
+  connectivity?: Connectivity;
+}
+
+/** How predictions are made and cleaned beyond the model itself (`train --tta-flips`, `--keep-largest`, …). */
+export interface Inference {
+  /** Average over in-plane flips (src/infer/predict.ts). */
+  flips?: boolean;
+  /** Connected components, islands, mask (src/infer/postprocess.ts). */
+  postprocess?: PostProcessing;
+}
+
 export interface EncoderFileHeader {
   /** An inflated, pre-trained 3-D ViT (the output of `transseg inflate`). */
   kind: 'encoder';
@@ -41,6 +64,8 @@ export interface SegmenterFileHeader {
   /** Modality names, one per input channel. */
   modalities: string[];
   preprocessing: Preprocessing;
+  /** Test-time flips and post-processing that predict, evaluate and the web page apply; none when absent. */
+  inference?: Inference;
   /** Ids of the dataset cases the training run validated on (its split), for `evaluate`. */
   validationCases?: string[];
   provenance: Record<string, unknown>;

@@ -27,8 +27,6 @@ const MAX_HEAD_DIM = 128;
 const ROWS = 64;
 /** Rows per workgroup of the subgroup kernels (ROWS in attention-subgroups.wgsl). */
 const SUBGROUP_ROWS = 16;
-/** Side of the (i, j) tiles of attention_grad_bias (BT in attention.wgsl). */
-const BIAS_TILE = 16;
 
 function dims(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Dims {
   const shapes = `q ${fmt(q.shape)}, k ${fmt(k.shape)}, v ${fmt(v.shape)}`;
@@ -124,18 +122,27 @@ interface Saved {
   stats: Tensor;
 }
 
-function gradQ(s: Saved, d: Dims, scale: number): Tensor {
-  const dq = Tensor.empty(s.q.gpu, s.q.shape);
-  const kernels = rowKernels(s.q.gpu, d);
-  s.q.gpu.dispatch({
+/**
+ * dQ, and with `gradBias` the gradient of the shared [H, T, T] bias, Σ over the batch of dS, from
+ * the same kernel: its grid then covers the heads only and each workgroup walks the batch in order.
+ */
+function gradQ(s: Saved, d: Dims, scale: number, gradBias: boolean): { dq: Tensor; dBias: Tensor | null } {
+  const gpu = s.q.gpu;
+  const dq = Tensor.empty(gpu, s.q.shape);
+  const dBias = gradBias && s.bias ? Tensor.empty(gpu, s.bias.shape) : null;
+  // Without a bias gradient, a one-element stand-in fills the binding (never written).
+  const dBiasBinding = dBias ?? Tensor.empty(gpu, [1]);
+  const kernels = rowKernels(gpu, d);
+  gpu.dispatch({
     shader: kernels.shader,
     entry: kernels.entry('attention_grad_q'),
-    constants: { DH: d.Dh, HAS_BIAS: s.bias ? 1 : 0 },
+    constants: { DH: d.Dh, HAS_BIAS: s.bias ? 1 : 0, GRAD_BIAS: dBias ? 1 : 0 },
     uniforms: kernels.params(d, scale),
-    buffers: [s.q, s.k, s.v, s.bias ?? s.q, s.dOut, s.stats, dq],
-    workgroups: kernels.workgroups(d),
+    buffers: [s.q, s.k, s.v, s.bias ?? s.q, s.dOut, s.stats, dq, dBiasBinding],
+    workgroups: kernels.workgroups(dBias ? { ...d, B: 1 } : d),
   });
-  return dq;
+  if (!dBias) dBiasBinding.dispose();
+  return { dq, dBias };
 }
 
 function gradKV(s: Saved, d: Dims, scale: number): [Tensor, Tensor] {
@@ -151,21 +158,6 @@ function gradKV(s: Saved, d: Dims, scale: number): [Tensor, Tensor] {
     workgroups: kernels.workgroups(d),
   });
   return [dk, dv];
-}
-
-/** Σ over the batch of dS: the gradient of the shared [H, T, T] bias. */
-function gradBias(s: Saved, bias: Tensor, d: Dims, scale: number): Tensor {
-  const dBias = Tensor.empty(bias.gpu, bias.shape);
-  const tiles = Math.ceil(d.T / BIAS_TILE);
-  bias.gpu.dispatch({
-    shader: 'attention',
-    entry: 'attention_grad_bias',
-    constants: { DH: d.Dh },
-    uniforms: params(d, scale),
-    buffers: [s.q, s.k, s.v, bias, s.dOut, s.stats, dBias],
-    workgroups: d.H * tiles * tiles,
-  });
-  return dBias;
 }
 
 /**
@@ -186,9 +178,8 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
     backward: (dOut, [Q, K, V, O, L, Bias]) => {
       const stats = rowStats(O, dOut, L, d);
       const s: Saved = { q: Q, k: K, v: V, bias: Bias, dOut, stats };
-      const dq = gradQ(s, d, scale);
+      const { dq, dBias } = gradQ(s, d, scale, biasGrad);
       const [dk, dv] = gradKV(s, d, scale);
-      const dBias = biasGrad ? gradBias(s, Bias, d, scale) : null;
       stats.dispose();
       return bias ? [dq, dk, dv, dBias] : [dq, dk, dv];
     },

@@ -6,7 +6,7 @@
 // `--resume` reads exactly one of them. After the commit, last.safetensors and best.safetensors
 // (what `transseg predict` reads) are made hard links to the committed model files, and older
 // step folders are removed; both are redone on resume, so a kill between them does no harm.
-// Also here: metrics.jsonl (one JSON record per log line), curves.png (loss and validation Dice).
+// Also here: metrics.jsonl (one JSON record per log line), curves.svg (loss and validation Dice).
 //
 // The random generators need no saving: every draw is a function of (seed, sample index) or
 // (seed, micro-batch index) (see trainer.ts), so the seed in run.json and the step are their state.
@@ -20,7 +20,7 @@ import type { SegmenterFileHeader } from '../model/model-file.js';
 import { segmenterFileContents } from '../checkpoint/segmenter-file.js';
 import type { AdamWState } from '../optim/adamw.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
-import { plotCurves } from './plot.js';
+import { curvesSvg } from './plot.js';
 import type { Checkpoint, LogRecord, TrainerState, TrainerStore, Validation } from './trainer.js';
 
 const MANIFEST = 'checkpoint.json';
@@ -30,7 +30,7 @@ const OPTIMIZER = 'optimizer.safetensors';
 const METRICS = 'metrics.jsonl';
 
 /** The names a run writes in its folder; a fresh run refuses a folder holding any (see start). */
-const RUN_FILES = ['run.json', MANIFEST, STEPS, METRICS, 'curves.png', 'last.safetensors', 'best.safetensors', 'trainer-state.safetensors'];
+const RUN_FILES = ['run.json', MANIFEST, STEPS, METRICS, 'curves.svg', 'curves.png', 'last.safetensors', 'best.safetensors', 'trainer-state.safetensors'];
 
 /** checkpoint.json: the committed checkpoint. Paths are relative to the run folder. */
 interface Manifest {
@@ -125,11 +125,11 @@ export class RunFolder implements TrainerStore {
     this.records.push(record);
     await appendFile(join(this.dir, METRICS), JSON.stringify(record) + '\n');
     if (record.kind === 'validation') {
-      const png = await plotCurves({
+      const svg = curvesSvg({
         train: this.records.flatMap((r) => (r.kind === 'train' ? [{ step: r.step, loss: r.loss }] : [])),
         validation: this.records.flatMap((r) => (r.kind === 'validation' ? [{ step: r.step, meanDice: r.meanDice }] : [])),
       });
-      await writeFileAtomically(join(this.dir, 'curves.png'), (file) => file.writeFile(png));
+      await writeFileAtomically(join(this.dir, 'curves.svg'), (file) => file.writeFile(svg));
     }
   }
 

@@ -17,6 +17,7 @@ import type { LoadedCase } from '../data/volume.js';
 import { extractWindow } from '../data/windows.js';
 import type { Gpu } from '../gpu/gpu.js';
 import { predictVolume } from '../infer/predict.js';
+import type { PostProcessing } from '../model/model-file.js';
 import type { Segmenter } from '../model/segmenter.js';
 import { readWeights } from '../model/load-weights.js';
 import { scale } from '../ops/elementwise.js';
@@ -26,8 +27,10 @@ import { linearWarmupDecay } from '../optim/schedule.js';
 import { scope } from '../tensor/scope.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
 import { Tensor } from '../tensor/tensor.js';
-import { deriveSeed, permutation, rng } from '../util/random.js';
+import { deriveSeed, rng } from '../util/random.js';
 import { DiceAccumulator } from '../evaluation/metrics.js';
+import { etaSeconds, RecentRate } from './rate.js';
+import { SlicePolicy } from './sampler.js';
 
 export type LossKind = 'dicefocal' | 'dicece' | 'ce';
 
@@ -54,12 +57,18 @@ export interface TrainSettings {
   zoom: [number, number];
   /** Crop every case to its foreground grown by this many voxels (src/data/foreground.ts); null: no crop. */
   cropForeground: number | null;
+  /** Fraction of samples centred on a foreground slice (src/train/sampler.ts); 0: TransSeg's uniform slices. */
+  foregroundFraction: number;
+  /** Test-time flips in the saved model's predictions (src/infer/predict.ts); not in validation, where they would cost 4×. */
+  flips: boolean;
+  /** Post-processing in validation and in the saved model's predictions (src/infer/postprocess.ts); null: none. */
+  postprocess: PostProcessing | null;
 }
 
 export const DEFAULT_SETTINGS: Omit<TrainSettings, 'steps' | 'intensity'> = {
   batchSize: 4, accumulate: 1, lr: 3e-5, weightDecay: 0.05, warmup: 20, clip: 1, loss: 'dicefocal',
   validateEvery: 500, logEvery: 10, seed: 1234, augment: true, zoom: [AUGMENTATION.minZoom, AUGMENTATION.maxZoom],
-  cropForeground: null,
+  cropForeground: null, foregroundFraction: 0, flips: false, postprocess: null,
 };
 
 export interface Validation {
@@ -102,10 +111,26 @@ export interface TrainerState {
 export interface Progress {
   step: number;
   steps: number;
+  /** The loss read back at this step, or null between log points. */
   loss: number | null;
+  /** Steps per second over the recent steps (src/train/rate.ts), the first step (pipeline compilation) excluded; NaN at first. */
   stepsPerSecond: number;
+  /** The remaining steps at that rate plus the remaining validations at the last one's duration. */
   etaSeconds: number;
 }
+
+/** While validating: `done` of `total` slices of case `caseIndex` (of `cases`), named `id`. */
+export interface ValidationProgress {
+  step: number;
+  caseIndex: number;
+  cases: number;
+  id: string;
+  done: number;
+  total: number;
+}
+
+/** Steps over which the speed shown is measured: recent enough to follow changes, long enough to be steady. */
+const RATE_WINDOW = 20;
 
 /** TransSeg's rule (utils.py): no weight decay for names containing 'bias' or 'LayerNorm.weight'. */
 export function decays(name: string): boolean {
@@ -125,7 +150,7 @@ const LOSSES = { dicefocal: diceFocalLoss, dicece: diceCELoss, ce: crossEntropyL
 
 export class Trainer {
   readonly optimizer: AdamW;
-  private readonly samples: [number, number][];
+  private readonly policy: SlicePolicy;
   private readonly intensity: IntensityTransform;
   /** The training cases, cropped to their foreground when the settings ask for it. */
   private readonly train: LoadedCase[];
@@ -150,7 +175,7 @@ export class Trainer {
     const margin = s.cropForeground;
     if (margin !== null && !(Number.isInteger(margin) && margin >= 0)) throw new Error(`train: cropForeground must be null or a margin in voxels >= 0, got ${margin}`);
     this.train = margin === null ? train : train.map((c) => cropCase(c, foregroundBox(c, this.intensity, margin)));
-    this.samples = this.train.flatMap((c, i) => Array.from({ length: c.dims[2] }, (_, k) => [i, k] as [number, number]));
+    this.policy = new SlicePolicy(this.train, s.foregroundFraction, s.seed);
     this.optimizer = segmenterOptimizer(model, s);
   }
 
@@ -169,12 +194,9 @@ export class Trainer {
     this.best = state.best;
   }
 
-  /** Sample i of the run: epoch ⌊i/N⌋ visits all N slices in its own seeded order. */
+  /** Sample i of the run: the slice the policy (src/train/sampler.ts) picks, windowed, resized, augmented. */
   private sample(i: number): { window: Float32Array; label: Float32Array } {
-    const n = this.samples.length;
-    const epoch = Math.floor(i / n);
-    const order = this.epochOrder(epoch);
-    const [caseIndex, k] = this.samples[order[i % n]];
+    const { caseIndex, slice: k } = this.policy.pick(i);
     const volume = this.train[caseIndex];
     const size = this.model.encoder.config.imageSize;
     const { window, label } = extractWindow(volume, k, this.model.encoder.config.depthSlices);
@@ -183,16 +205,6 @@ export class Trainer {
     if (!this.settings.augment) return { window: this.intensity(resized.data, resized.channels), label: resizedLabel };
     const out = augment(resized, resizedLabel, rng(deriveSeed(this.settings.seed, 1, i)), size, { intensity: this.intensity, zoomRange: this.settings.zoom });
     return { window: out.window.data, label: out.label };
-  }
-
-  private cachedEpoch = -1;
-  private cachedOrder: Uint32Array = new Uint32Array(0);
-  private epochOrder(epoch: number): Uint32Array {
-    if (epoch !== this.cachedEpoch) {
-      this.cachedOrder = permutation(this.samples.length, deriveSeed(this.settings.seed, 0, epoch));
-      this.cachedEpoch = epoch;
-    }
-    return this.cachedOrder;
   }
 
   /** One micro-batch: forward, loss ÷ accumulate, backward. Returns the (unscaled) loss tensor. */
@@ -217,12 +229,15 @@ export class Trainer {
     });
   }
 
-  async validate(): Promise<Validation> {
+  async validate(onProgress?: (p: ValidationProgress) => void): Promise<Validation> {
     const classes = this.model.classes;
     const dice = new DiceAccumulator(classes);
-    for (const volume of this.validation) {
+    const s = this.settings;
+    for (const [caseIndex, volume] of this.validation.entries()) {
       const { labels } = await predictVolume(this.model, volume, {
-        intensity: this.settings.intensity, cropForeground: this.settings.cropForeground ?? undefined, batchSize: this.settings.batchSize,
+        intensity: s.intensity, cropForeground: s.cropForeground ?? undefined, batchSize: s.batchSize,
+        postprocess: s.postprocess ?? undefined, // flips are left to predict and evaluate: they cost 4× here
+        onProgress: (done, total) => onProgress?.({ step: this.step, caseIndex, cases: this.validation.length, id: volume.id, done, total }),
       });
       dice.add(labels, volume.label!);
     }
@@ -238,10 +253,10 @@ export class Trainer {
    * Trains up to `settings.steps` (or stops after step `until`, as an interrupted run would);
    * validates, logs and saves along the way.
    */
-  async run(onProgress?: (p: Progress) => void, until = this.settings.steps): Promise<void> {
+  async run(onProgress?: (p: Progress) => void, until = this.settings.steps, onValidation?: (p: ValidationProgress) => void): Promise<void> {
     const s = this.settings;
-    const started = performance.now();
-    const startStep = this.step;
+    const rate = new RecentRate(RATE_WINDOW);
+    let validationSeconds = 0;
     this.model.train();
     while (this.step < Math.min(until, s.steps)) {
       // A run shorter than the warm-up warms up over all of it.
@@ -255,7 +270,8 @@ export class Trainer {
       const gradNorm = this.optimizer.step({ clip: s.clip });
       this.optimizer.zeroGrad();
       this.step++;
-      const stepsPerSecond = (this.step - startStep) / ((performance.now() - started) / 1000);
+      rate.stepDone(performance.now());
+      const stepsPerSecond = rate.stepsPerSecond;
       const logNow = this.step % s.logEvery === 0 || this.step === s.steps;
       let value: number | null = null;
       if (logNow) {
@@ -264,14 +280,19 @@ export class Trainer {
       }
       loss!.dispose();
       gradNorm?.dispose();
-      onProgress?.({ step: this.step, steps: s.steps, loss: value, stepsPerSecond, etaSeconds: (s.steps - this.step) / stepsPerSecond });
-      if (this.step % s.validateEvery === 0 || this.step === s.steps) await this.checkpoint();
+      onProgress?.({ step: this.step, steps: s.steps, loss: value, stepsPerSecond, etaSeconds: etaSeconds(this.step, s.steps, s.validateEvery, stepsPerSecond, validationSeconds) });
+      if (this.step % s.validateEvery === 0 || this.step === s.steps) {
+        const before = performance.now();
+        await this.checkpoint(onValidation);
+        validationSeconds = (performance.now() - before) / 1000;
+        rate.pause(performance.now() - before);
+      }
     }
   }
 
   /** Validates, then commits the last (and, when better, the best) model with the resume state. */
-  private async checkpoint(): Promise<void> {
-    const result = this.validation.length > 0 ? await this.validate() : null;
+  private async checkpoint(onValidation?: (p: ValidationProgress) => void): Promise<void> {
+    const result = this.validation.length > 0 ? await this.validate(onValidation) : null;
     this.model.train();
     if (result) await this.store.log({ kind: 'validation', ...result });
     const isBest = result !== null && (!this.best || result.meanDice > this.best.meanDice);

@@ -1,16 +1,19 @@
 // Inputs for the browser test: tiny random segmenters saved as model files (as `transseg train`
-// writes them) and a phantom volume on an oblique grid, written as one file per modality and as
-// one 4-D file.
+// writes them), a phantom volume on an oblique grid, written as one file per modality and as one
+// 4-D file, a larger one for the responsiveness check, and for fine-tuning a tiny random encoder
+// file (as `transseg inflate` writes one) and a small phantom dataset with its dataset.json.
 import { join } from 'node:path';
-import { generatePhantom, PHANTOM_LABELS } from '../../src/data/phantom.js';
+import { generatePhantom, PHANTOM_LABELS } from '../../src/synthetic/phantom.js';
+import { writePhantomDataset } from '../../src/synthetic/phantom-node.js';
 import type { Gpu } from '../../src/gpu/gpu.js';
 import { writeNiftiFile } from '../../src/io/nifti-node.js';
 import { writeSafetensorsFile } from '../../src/io/safetensors-node.js';
 import type { VitConfig } from '../../src/model/config.js';
 import { readWeights } from '../../src/model/load-weights.js';
-import type { SegmenterFileHeader } from '../../src/model/model-file.js';
+import { modelFileMetadata, type SegmenterFileHeader } from '../../src/model/model-file.js';
 import { segmenterFileContents } from '../../src/checkpoint/segmenter-file.js';
 import { Segmenter } from '../../src/model/segmenter.js';
+import { VisionTransformer } from '../../src/model/vit.js';
 import { obliqueHeader } from '../helpers/oblique.js';
 
 /** Not a multiple of the model's 8×8 in-plane, and 7 slices: one batch of the default 8. */
@@ -55,4 +58,26 @@ export async function writeVolumes(folder: string): Promise<VolumeFiles> {
   await writeNiftiFile(files.second, { dims: DIMS, data: second }, oblique(DIMS), { datatype: 'int16' });
   await writeNiftiFile(files.both, { dims: [...DIMS, 2], data: new Float32Array([...image, ...second]) }, oblique([...DIMS, 2]), { datatype: 'int16' });
   return files;
+}
+
+/** A random tiny one-channel encoder saved as `transseg inflate` writes one. */
+export async function writeEncoder(gpu: Gpu, file: string, seed: number): Promise<void> {
+  const encoder = new VisionTransformer(gpu, seed, tinyConfig(1));
+  const weights = await readWeights(encoder);
+  encoder.dispose();
+  await writeSafetensorsFile(file, [...weights], modelFileMetadata({ kind: 'encoder', encoder: tinyConfig(1), provenance: { test: 'browser fine-tuning' } }));
+}
+
+/** Four labelled phantom cases (one of them held out for validation by the seeded split) and their dataset.json. */
+export async function writeTrainingSet(folder: string): Promise<void> {
+  await writePhantomDataset(folder, { training: 4, validation: 0, test: 0, seed: 11, phantom: { dims: [24, 24, 6], spacing: [1.5, 1.5, 4] } });
+}
+
+/** A phantom large enough that segmenting it takes seconds on SwiftShader: 192×192×96. */
+export async function writeLargeVolume(folder: string): Promise<string> {
+  const dims: [number, number, number] = [192, 192, 96];
+  const { image } = generatePhantom(5, { dims, spacing: [1, 1, 3] });
+  const file = join(folder, 'large.nii.gz');
+  await writeNiftiFile(file, { dims, data: image }, oblique(dims), { datatype: 'int16' });
+  return file;
 }

@@ -1,13 +1,15 @@
 // The demo's stand-in for an ImageNet checkpoint: a small 2-D ViT in timm's layout, trained from
 // scratch on axial slices of phantom volumes (drawn from the 'pretrain' seed streams, so never a
-// dataset case) to tell which structure covers the most pixels of a slice, or none. The gray slice
+// dataset case) on a slice-level task: by default which structure of the shapes phantoms covers
+// the most pixels of a slice, or none; the demo counts the discs of the depth phantoms
+// (src/synthetic/depth-phantom.ts). The gray slice
 // is clip-scaled to [0, 1], replicated to RGB and normalised as the model's config says, which is
 // how an ImageNet model sees a CT slice. Inflation then hands what it learnt to the 3-D segmenter.
 
 import { backward, noGrad } from '../autograd/tape.js';
 import type { Gpu } from '../gpu/gpu.js';
 import { clipScale } from '../data/intensity.js';
-import { generatePhantom, PHANTOM_CLIP, PHANTOM_LABELS, phantomSeed, type PhantomOptions, type PhantomStream } from '../data/phantom.js';
+import { generatePhantom, PHANTOM_CLIP, PHANTOM_LABELS, phantomSeed, type Phantom, type PhantomOptions, type PhantomStream } from './phantom.js';
 import { resizeArea } from '../data/resize.js';
 import { validateConfig, type VitConfig } from '../model/config.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
@@ -44,24 +46,41 @@ export function sliceClass(label: Float32Array, dims: readonly [number, number, 
   return best;
 }
 
+/** Where pre-training slices come from, and the slice-level task on them. */
+export interface SliceSource {
+  /** The slice classes, 'none' (an empty slice) first; the model's head has one logit per class. */
+  classes: readonly string[];
+  /** Phantom number `seed` of this family. */
+  generate: (seed: number) => Phantom;
+  /** The class of axial slice k of a label volume. */
+  sliceClass: (label: Float32Array, dims: readonly [number, number, number], k: number) => number;
+}
+
+/** The default task: which of sphere, capsule and torus covers the most of a slice of the shapes phantoms. */
+export function shapesSource(phantom: PhantomOptions = {}): SliceSource {
+  return { classes: SLICE_CLASSES, generate: (seed) => generatePhantom(seed, phantom), sliceClass };
+}
+
 /** Axial slices resized to `size`×`size`, intensities clip-scaled to [0, 1], with their classes. */
 export interface SliceSet {
   size: number;
   /** [N, size, size] in C order (rows are y). */
   images: Float32Array;
   classes: Int32Array;
+  /** Class names; SLICE_CLASSES when absent. */
+  names?: readonly string[];
 }
 
 /** Every axial slice of `volumes` phantoms of one seed stream. */
-export function phantomSlices(stream: PhantomStream, seed: number, volumes: number, size: number, phantom: PhantomOptions = {}): SliceSet {
+export function phantomSlices(stream: PhantomStream, seed: number, volumes: number, size: number, source: SliceSource = shapesSource()): SliceSet {
   const images: Float32Array[] = [];
   const classes: number[] = [];
   const scale = clipScale(PHANTOM_CLIP.min, PHANTOM_CLIP.max);
   for (let v = 0; v < volumes; v++) {
-    const { image, label, dims } = generatePhantom(phantomSeed(stream, seed, v), phantom);
+    const { image, label, dims } = source.generate(phantomSeed(stream, seed, v));
     // A volume [Z, Y, X] in C order is Z planes of [Y, X].
     images.push(scale(resizeArea(image, dims[2], [dims[1], dims[0]], [size, size]), 1));
-    for (let k = 0; k < dims[2]; k++) classes.push(sliceClass(label, dims, k));
+    for (let k = 0; k < dims[2]; k++) classes.push(source.sliceClass(label, dims, k));
   }
   const all = new Float32Array(classes.length * size * size);
   let offset = 0;
@@ -69,15 +88,16 @@ export function phantomSlices(stream: PhantomStream, seed: number, volumes: numb
     all.set(part, offset);
     offset += part.length;
   }
-  return { size, images: all, classes: Int32Array.from(classes) };
+  return { size, images: all, classes: Int32Array.from(classes), names: source.classes };
 }
 
 /** Slice indices grouped by class; throws when a class has none. */
 function byClass(set: SliceSet, what: string): number[][] {
-  const groups = SLICE_CLASSES.map(() => [] as number[]);
+  const names = set.names ?? SLICE_CLASSES;
+  const groups = names.map(() => [] as number[]);
   set.classes.forEach((c, i) => groups[c].push(i));
   const empty = groups.findIndex((g) => g.length === 0);
-  if (empty >= 0) throw new Error(`pretrain2d: the ${what} slices hold no '${SLICE_CLASSES[empty]}' slice; use more volumes`);
+  if (empty >= 0) throw new Error(`pretrain2d: the ${what} slices hold no '${names[empty]}' slice; use more volumes`);
   return groups;
 }
 
@@ -118,7 +138,7 @@ export async function sliceLogits(model: VisionTransformer, set: SliceSet, indic
 
 /** Fraction of `indices` whose arg-max logit is their class, evaluated in batches of `batch`. */
 export async function sliceAccuracy(model: VisionTransformer, set: SliceSet, indices: readonly number[], batch = 64): Promise<number> {
-  const K = SLICE_CLASSES.length;
+  const K = (set.names ?? SLICE_CLASSES).length;
   let correct = 0;
   for (let start = 0; start < indices.length; start += batch) {
     const chunk = indices.slice(start, start + batch);
@@ -154,9 +174,17 @@ export interface Pretrain2dOptions {
   trainVolumes?: number;
   /** Phantoms (another seed stream) whose slices measure held-out accuracy; default 8. */
   heldOutVolumes?: number;
-  /** Size and spacing of the phantoms. */
+  /** Size and spacing of the shapes phantoms (the default source). */
   phantom?: PhantomOptions;
-  /** The model; default PHANTOM_VIT. It must be 2-D (depthSlices 1) with a linear head over SLICE_CLASSES. */
+  /** The slices and the task; default shapesSource(phantom). */
+  source?: SliceSource;
+  /**
+   * 'lecun' (default): block matrices re-drawn with std 1/√fan_in, which learns from the first
+   * step (see prepareTraining); 'timm': timm's std-0.02 weights kept, slower to start but at the
+   * scale a model trained from scratch has, so fine-tuning compares like with like.
+   */
+  init?: 'lecun' | 'timm';
+  /** The model; default PHANTOM_VIT. It must be 2-D (depthSlices 1) with a linear head over the source's classes. */
   config?: VitConfig;
   onProgress?: (progress: PretrainProgress) => void;
 }
@@ -176,14 +204,15 @@ export interface Pretrain2dResult {
 function checkOptions(o: Pretrain2dOptions): Required<Omit<Pretrain2dOptions, 'onProgress' | 'phantom'>> {
   const config = validateConfig(o.config ?? PHANTOM_VIT, 'pretrain2d: options.config');
   const head = config.head;
-  if (config.depthSlices !== 1 || head.kind !== 'linear' || head.classes !== SLICE_CLASSES.length || head.pool !== 'token') {
-    throw new Error(`pretrain2d: options.config must be a 2-D model (depthSlices 1) with a linear CLS-token head over ${SLICE_CLASSES.length} classes, ` +
+  const source = o.source ?? shapesSource(o.phantom);
+  if (config.depthSlices !== 1 || head.kind !== 'linear' || head.classes !== source.classes.length || head.pool !== 'token') {
+    throw new Error(`pretrain2d: options.config must be a 2-D model (depthSlices 1) with a linear CLS-token head over ${source.classes.length} classes, ` +
       `got depthSlices ${config.depthSlices}, head ${JSON.stringify(head)}`);
   }
   if (config.imageSize[0] !== config.imageSize[1]) throw new Error(`pretrain2d: options.config.imageSize must be square, got [${config.imageSize.join(', ')}]`);
   const resolved = {
     steps: o.steps, seed: o.seed, batchSize: o.batchSize ?? 8, lr: o.lr ?? 3e-3, warmup: o.warmup ?? Math.round(o.steps / 10),
-    trainVolumes: o.trainVolumes ?? 48, heldOutVolumes: o.heldOutVolumes ?? 8, config,
+    trainVolumes: o.trainVolumes ?? 48, heldOutVolumes: o.heldOutVolumes ?? 8, config, source, init: o.init ?? 'lecun',
   };
   for (const key of ['steps', 'batchSize', 'trainVolumes', 'heldOutVolumes'] as const) {
     if (!Number.isInteger(resolved[key]) || resolved[key] < 1) throw new Error(`pretrain2d: options.${key} must be a positive integer, got ${resolved[key]}`);
@@ -203,16 +232,16 @@ function checkOptions(o: Pretrain2dOptions): Required<Omit<Pretrain2dOptions, 'o
 export async function pretrain2d(gpu: Gpu, options: Pretrain2dOptions): Promise<Pretrain2dResult> {
   const o = checkOptions(options);
   const size = o.config.imageSize[0];
-  const train = phantomSlices('pretrain', o.seed, o.trainVolumes, size, options.phantom);
+  const train = phantomSlices('pretrain', o.seed, o.trainVolumes, size, o.source);
   const groups = byClass(train, 'training');
-  const heldOutSlices = phantomSlices('pretrain-heldout', o.seed, o.heldOutVolumes, size, options.phantom);
+  const heldOutSlices = phantomSlices('pretrain-heldout', o.seed, o.heldOutVolumes, size, o.source);
   const heldOut = { slices: heldOutSlices, indices: balancedSlices(heldOutSlices) };
 
   const model = new VisionTransformer(gpu, o.seed, o.config, { withHead: true });
   try {
     const losses: number[] = [];
     const started = performance.now();
-    const optimizer = prepareTraining(model, o.seed);
+    const optimizer = prepareTraining(model, o.seed, o.init);
     try {
       const random = rng(o.seed);
       for (let step = 0; step < o.steps; step++) {
@@ -246,9 +275,9 @@ export async function pretrain2d(gpu: Gpu, options: Pretrain2dOptions): Promise<
  * make it learn from the first step. Weight decay as timm: none on biases, norms, cls_token and
  * pos_embed.
  */
-function prepareTraining(model: VisionTransformer, seed: number): AdamW {
+function prepareTraining(model: VisionTransformer, seed: number, init: 'lecun' | 'timm'): AdamW {
   const named = model.namedParameters();
-  named.forEach(([name, t], i) => {
+  if (init === 'lecun') named.forEach(([name, t], i) => {
     if (/^blocks\./.test(name) && t.rank === 2) t.write(randn(t.size, (seed ^ Math.imul(i + 1, 0x9e3779b1)) >>> 0, 1 / Math.sqrt(t.shape[1])));
   });
   const decayed = ([name, t]: [string, Tensor]) => t.rank >= 2 && name !== 'pos_embed' && name !== 'cls_token';

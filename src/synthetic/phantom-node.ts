@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { writeFileAtomically } from '../io/atomic-write.js';
 import type { NiftiHeader } from '../io/nifti.js';
 import { writeNiftiFile } from '../io/nifti-node.js';
-import { generatePhantom, PHANTOM_LABELS, phantomSeed, type PhantomOptions } from './phantom.js';
+import { generatePhantom, PHANTOM_LABELS, phantomSeed, type Phantom, type PhantomOptions } from './phantom.js';
 
 const NIFTI_MM = 2; // xyzt_units: spatial unit millimetres, no temporal unit
 
@@ -43,6 +43,22 @@ export function syntheticHeader(dims: readonly number[], spacing: readonly numbe
   };
 }
 
+/** A kind of phantom the writer can write: its generator, class names and a line for dataset.json. */
+export interface PhantomFamily {
+  generate: (seed: number) => Phantom;
+  labels: readonly string[];
+  description: string;
+}
+
+/** The sphere, capsule and torus phantoms of phantom.ts (the default). */
+export function shapesFamily(phantom: PhantomOptions = {}): PhantomFamily {
+  return {
+    generate: (seed) => generatePhantom(seed, phantom),
+    labels: PHANTOM_LABELS,
+    description: 'Synthetic CT-like phantoms (transseg-webgpu src/synthetic/phantom.ts): a body with a spine, a sphere, a capsule and a torus',
+  };
+}
+
 export interface PhantomDatasetOptions {
   /** Labelled cases listed under `training`. */
   training: number;
@@ -53,6 +69,8 @@ export interface PhantomDatasetOptions {
   /** Case i is generatePhantom(phantomSeed('dataset', seed, i)). */
   seed: number;
   phantom?: PhantomOptions;
+  /** What to generate; default shapesFamily(phantom). */
+  family?: PhantomFamily;
 }
 
 export interface PhantomDatasetFiles {
@@ -68,7 +86,7 @@ const caseId = (index: number) => `phantom_${String(index).padStart(3, '0')}`;
 
 /** Generates case `index` and writes its image (and its label, for a labelled case). */
 async function writeCase(dir: string, index: number, options: PhantomDatasetOptions, labelled: boolean): Promise<void> {
-  const phantom = generatePhantom(phantomSeed('dataset', options.seed, index), options.phantom);
+  const phantom = (options.family ?? shapesFamily(options.phantom)).generate(phantomSeed('dataset', options.seed, index));
   const header = syntheticHeader(phantom.dims, phantom.spacing);
   const file = `${caseId(index)}.nii.gz`;
   await writeNiftiFile(join(dir, labelled ? 'imagesTr' : 'imagesTs', file), { dims: phantom.dims, data: phantom.image }, header, { datatype: 'int16' });
@@ -96,12 +114,13 @@ export async function writePhantomDataset(dir: string, options: PhantomDatasetOp
   const [training, validation, test] = [trainingIndices, validationIndices, testIndices].map((list) => list.map(caseId));
 
   const pair = (id: string) => ({ image: `./imagesTr/${id}.nii.gz`, label: `./labelsTr/${id}.nii.gz` });
+  const family = options.family ?? shapesFamily(options.phantom);
   const json = {
     name: 'Phantom',
-    description: 'Synthetic CT-like phantoms (transseg-webgpu src/data/phantom.ts): a body with a spine, a sphere, a capsule and a torus',
+    description: family.description,
     tensorImageSize: '3D',
     modality: { 0: 'CT' },
-    labels: Object.fromEntries(PHANTOM_LABELS.map((name, value) => [value, name])),
+    labels: Object.fromEntries(family.labels.map((name, value) => [value, name])),
     numTraining: training.length + validation.length,
     numTest: test.length,
     training: training.map(pair),

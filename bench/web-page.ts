@@ -1,0 +1,177 @@
+// The browser page against the command line on the same machine, back to back (docs/web.md):
+//  1. segmenting a 240×240×155 two-modality BRATS case (FLAIR, T1c) with a 96² ViT-Tiny segmenter
+//     (depth 5, UPerNet, random weights: the time does not depend on them): `transseg predict`
+//     in this process (Dawn) against the page (headless Chromium, its WebGPU adapter);
+//  2. a 20-step fine-tuning run on a small phantom dataset: `transseg train` against the page.
+// Screenshots of both go to --out. Needs /usr/bin/chromium and ../shared/data (the BRATS pairs).
+//
+//   npm run build && node dist/bench/web-page.js [--out /tmp/transseg-web-bench] [--skip segment|train]
+//     [--slices N]   segment only the case's central N slices (a shorter run on a loaded machine)
+//     [--models minimal,vit-tiny] [--query '?kernels=gpu']   which models; the page's address query (docs/web.md)
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { chromium, type Page } from 'playwright-core';
+import { predict } from '../src/cli/predict.js';
+import { train } from '../src/cli/train.js';
+import { writePhantomDataset } from '../src/synthetic/phantom-node.js';
+import { Gpu } from '../src/gpu/gpu.js';
+import { readNiftiFile, writeNiftiFile } from '../src/io/nifti-node.js';
+import { writeSafetensorsFile } from '../src/io/safetensors-node.js';
+import { PRESETS, type VitConfig } from '../src/model/config.js';
+import { readWeights } from '../src/model/load-weights.js';
+import { modelFileMetadata, type SegmenterFileHeader } from '../src/model/model-file.js';
+import { segmenterFileContents } from '../src/checkpoint/segmenter-file.js';
+import { Segmenter } from '../src/model/segmenter.js';
+import { VisionTransformer } from '../src/model/vit.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--no-sandbox', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
+const BRATS = '../shared/data/pairs/brats/validation';
+const TRAIN_STEPS = 20;
+/** A small encoder for the fine-tuning run: 32² input, windows of 3 slices. */
+const SMALL: VitConfig = {
+  embedDim: 32, depth: 2, heads: 2, mlpHidden: 64, patchSize: 4, imageSize: [32, 32], inChannels: 1, depthSlices: 3,
+  eps: 1e-6, qkvBias: true, layerScale: false, positionEmbedding: true, relativePositionBias: false, prefixTokens: 1,
+  finalNorm: 'none', head: { kind: 'none' }, normalization: { mean: [0], std: [1] },
+};
+
+/**
+ * A segmenter for BRATS (two channels, windows of 5 slices at 96², five classes), random weights.
+ * 'vit-tiny': ViT-Tiny with UPerNet, `transseg train --preset vit_tiny_patch16_224 --image-size 96`'s
+ * model. 'minimal': one block of width 16 and a 4-channel ConvTrans decoder, whose kernels cost
+ * little: the same inputs, outputs and host work, so its time is the pipeline's own (windows,
+ * resizes, softmax, transfers, per-batch overheads).
+ */
+async function writeBratsModel(gpu: Gpu, file: string, kind: 'vit-tiny' | 'minimal'): Promise<void> {
+  const base: VitConfig = { ...PRESETS.vit_tiny_patch16_224, imageSize: [96, 96], inChannels: 2, depthSlices: 5, finalNorm: 'none', head: { kind: 'none' } };
+  const encoder: VitConfig = kind === 'vit-tiny' ? base : { ...base, embedDim: 16, depth: 1, heads: 2, mlpHidden: 32 };
+  const header: SegmenterFileHeader = {
+    kind: 'segmenter', encoder, segmenter: kind === 'vit-tiny' ? { classes: 5 } : { classes: 5, decoder: 'convtrans', channels: 4 },
+    labels: ['background', 'necrosis', 'oedema', 'non-enhancing', 'enhancing'],
+    modalities: ['FLAIR', 'T1c'], preprocessing: { intensity: { kind: 'none' } }, provenance: { bench: 'web-page, random weights' },
+  };
+  const model = new Segmenter(gpu, 1, encoder, header.segmenter);
+  const { tensors, metadata } = segmenterFileContents(header, await readWeights(model));
+  model.dispose();
+  await writeSafetensorsFile(file, tensors, metadata);
+}
+
+async function writeSmallEncoder(gpu: Gpu, file: string): Promise<void> {
+  const encoder = new VisionTransformer(gpu, 2, SMALL);
+  const weights = await readWeights(encoder);
+  encoder.dispose();
+  await writeSafetensorsFile(file, [...weights], modelFileMetadata({ kind: 'encoder', encoder: SMALL, provenance: { bench: 'web-page, random weights' } }));
+}
+
+/** The central `n` axial slices of a volume, written to `folder` (same voxel size; the position does not matter for timing). */
+async function centralSlices(file: string, n: number, folder: string): Promise<string> {
+  const volume = await readNiftiFile(file);
+  const [X, Y, Z] = volume.dims;
+  const first = Math.max(0, Math.floor((Z - n) / 2));
+  const count = Math.min(n, Z);
+  const out = join(folder, `${count}-slices-${basename(file)}`);
+  const header = { ...volume.header, dim: volume.header.dim.map((d, k) => (k === 3 ? count : d)) };
+  await writeNiftiFile(out, { dims: [X, Y, count], data: volume.data.slice(first * X * Y, (first + count) * X * Y) }, header, { datatype: 'float32' });
+  return out;
+}
+
+function startServer(): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, ['scripts/web.mjs', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      const url = /http:\/\/\S+\//.exec(chunk.toString())?.[0];
+      if (url) resolve({ url, stop: () => child.kill() });
+    });
+    child.on('exit', (code) => reject(new Error(`scripts/web.mjs exited (${code})`)));
+  });
+}
+
+async function waitFor(page: Page, seconds: string, message: string): Promise<number> {
+  await page.waitForFunction(([s, m]) => document.querySelector<HTMLElement>(s)!.dataset.seconds || /failed/.test(document.querySelector(m)!.textContent!), [seconds, message], { timeout: 0 });
+  const value = await page.getAttribute(seconds, 'data-seconds');
+  if (!value) throw new Error(`the page says: ${await page.textContent(message)}`);
+  return Number(value);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { out: { type: 'string', default: '/tmp/transseg-web-bench' }, skip: { type: 'string' }, slices: { type: 'string' },
+    models: { type: 'string', default: 'minimal,vit-tiny' }, query: { type: 'string', default: '' } } });
+  const out = values.out!;
+  mkdirSync(out, { recursive: true });
+  const gpu = await Gpu.create();
+  const server = await startServer();
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+  const lines: string[] = [`Node: ${gpu.info.adapter.description || gpu.info.adapter.device} (Dawn); page: Chromium ${browser.version()} (${CHROMIUM_ARGS[1]})`];
+  try {
+    await page.goto(server.url);
+    if (values.skip !== 'segment') {
+      const caseDir = join(BRATS, readdirSync(BRATS).sort()[0]);
+      let images = ['Flair_subtrMeanDivStd.nii.gz', 'T1c_subtrMeanDivStd.nii.gz'].map((f) => join(caseDir, f));
+      if (values.slices) images = await Promise.all(images.map((f) => centralSlices(f, Number(values.slices), out)));
+      const grid = (await readNiftiFile(images[0])).dims.join('×');
+      for (const kind of values.models!.split(',') as ('minimal' | 'vit-tiny')[]) {
+        const model = join(out, `brats96-${kind}.safetensors`);
+        await writeBratsModel(gpu, model, kind);
+        const nodeStarted = performance.now();
+        const summary = await predict(['--model', model, '--input', images.join(','), '--output', join(out, `node_seg_${kind}.nii.gz`)]);
+        const nodeSeconds = (performance.now() - nodeStarted) / 1000;
+        await page.goto(server.url + values.query);
+        await page.setInputFiles('#model-file', model);
+        await page.waitForFunction(() => document.getElementById('model-info')!.dataset.ready, null, { timeout: 0 });
+        const warmUp = /compiled in ([\d.]+) s/.exec((await page.textContent('#model-info'))!)?.[1];
+        await page.setInputFiles('#modality-file-0', images[0]);
+        await page.setInputFiles('#modality-file-1', images[1]);
+        await page.waitForSelector('#run:enabled', { timeout: 0 });
+        const clicked = performance.now();
+        await page.click('#run');
+        const pageSeconds = await waitFor(page, '#timing', '#message');
+        const wall = (performance.now() - clicked) / 1000;
+        await page.screenshot({ path: join(out, `brats-page-${kind}.png`), fullPage: true });
+        lines.push(`segment ${grid}×2 (${caseDir}) with the ${kind} 96² model${values.query ? ` (page ${values.query})` : ''}: node ${nodeSeconds.toFixed(1)} s (${summary.match(/in ([\d.]+) s/)?.[1]} s as predict reports), ` +
+          `page ${pageSeconds.toFixed(1)} s in the worker (${wall.toFixed(1)} s click to result; shaders compiled while loading in ${warmUp} s): ratio ${(pageSeconds / nodeSeconds).toFixed(2)}`);
+        console.log(lines.at(-1));
+      }
+    }
+    if (values.skip !== 'train') {
+      const data = join(out, 'phantoms');
+      await writePhantomDataset(data, { training: 5, validation: 0, test: 0, seed: 3, phantom: { dims: [48, 48, 16], spacing: [1, 1, 2.5] } });
+      const encoder = join(out, 'small-encoder.safetensors');
+      await writeSmallEncoder(gpu, encoder);
+      const settings = { batch: '4', every: '10', intensity: 'clip:-100,300', seed: '7' };
+      const nodeStarted = performance.now();
+      await train(['--dataset', join(data, 'dataset.json'), '--out', join(out, 'train-node'), '--weights', encoder, '--depth', '3', '--decoder', 'convtrans',
+        '--batch-size', settings.batch, '--validate-every', settings.every, '--log-every', '1', '--intensity', settings.intensity, '--seed', settings.seed,
+        '--steps', String(TRAIN_STEPS)]);
+      const nodeSeconds = (performance.now() - nodeStarted) / 1000;
+      await page.setInputFiles('#train-weights', encoder);
+      await page.setInputFiles('#train-folder', data);
+      for (const [id, value] of Object.entries(settings)) await page.fill(`#train-${id}`, value);
+      await page.fill('#train-steps', String(TRAIN_STEPS));
+      await page.selectOption('#train-decoder', 'convtrans');
+      const clicked = performance.now();
+      await page.click('#train-start');
+      const pageSeconds = await waitFor(page, '#train-download', '#train-message');
+      const wall = (performance.now() - clicked) / 1000;
+      await page.locator('#fine-tune').screenshot({ path: join(out, 'fine-tune-page.png') });
+      lines.push(`fine-tune ${TRAIN_STEPS} steps (5 phantoms 48×48×16, 32² encoder E 32 depth 2, batch 4, 2 validations): ` +
+        `node ${nodeSeconds.toFixed(1)} s, page ${wall.toFixed(1)} s click to download (${pageSeconds.toFixed(1)} s of it training): ratio ${(wall / nodeSeconds).toFixed(2)}, both with set-up`);
+      console.log(lines.at(-1));
+    }
+  } finally {
+    await browser.close();
+    server.stop();
+    gpu.destroy();
+  }
+  writeFileSync(join(out, 'results.txt'), lines.join('\n') + '\n');
+  console.log(lines.join('\n'));
+}
+
+main().catch((e: Error) => {
+  console.error(`bench/web-page: ${e.message}`);
+  process.exitCode = 1;
+});

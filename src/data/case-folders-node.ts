@@ -1,0 +1,43 @@
+// Listing a folder of case folders (Node); the matching rule is src/data/case-folders.ts.
+
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { matchModalityFiles } from './case-folders.js';
+
+export interface FolderCase {
+  /** The case folder's name. */
+  id: string;
+  /** One path per pattern, in the patterns' order. */
+  image: string[];
+  /** The label file, when a label pattern was given. */
+  label?: string;
+}
+
+/** The sub-folders of `folder` (sorted), or [] when it has none. */
+export async function subfolders(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { withFileTypes: true });
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+}
+
+/**
+ * Every sub-folder of `folder` as one case: its image files matched to `patterns`, and its label to
+ * `labelPattern` when given. All problems are collected and thrown together.
+ */
+export async function caseFolders(folder: string, patterns: readonly string[], labelPattern?: string): Promise<FolderCase[]> {
+  const cases: FolderCase[] = [];
+  const problems: string[] = [];
+  for (const id of await subfolders(folder)) {
+    const dir = join(folder, id);
+    const files = await readdir(dir);
+    try {
+      const image = matchModalityFiles(files, patterns, dir).map((f) => join(dir, f));
+      const label = labelPattern === undefined ? undefined : join(dir, matchModalityFiles(files, [labelPattern], dir)[0]);
+      cases.push({ id, image, ...(label ? { label } : {}) });
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+  if (problems.length) throw new Error(`${folder}: ${problems.length} case folder${problems.length === 1 ? '' : 's'} without a match:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  if (cases.length === 0) throw new Error(`${folder} holds no case folders`);
+  return cases;
+}
