@@ -12,7 +12,7 @@
 //   channel_sum             the bias gradient, Σ over images and pixels of each channel
 // where k = (c, ky, kx) walks a kernel window and patch[b, k, (oy, ox)] is the input pixel
 // x[b, c, oy·SH + ky − padH, ox·SW + kx − padW] (zero outside the image). Each GEMM has a
-// `_registers` twin for CPU adapters (lib/conv-cpu.wgsl; conv-subgroups.wgsl has the same twins
+// `_cpu` twin for CPU adapters (lib/conv-cpu.wgsl; conv-subgroups.wgsl has the same twins
 // for CPU adapters with subgroups).
 
 #include "conv-bindings.wgsl"

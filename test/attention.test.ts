@@ -7,6 +7,7 @@ import { gradCheck, expectClose } from './helpers/check.js';
 import { testGpuVariant } from './helpers/gpu.js';
 import { randn, rng } from './helpers/random.js';
 import { entriesUsed, subgroupGpu } from './helpers/subgroups.js';
+import { attentionGradRef, attentionRef, type AttentionShape } from './reference/attention.js';
 
 // Each output is a softmax-weighted mean of v. Its f32 error comes from the logits (Dh-term dot
 // products: ~scale·sqrt(Dh)·2⁻²⁴·|q||k|) times |v − out|: measured <= 2.4e-6 at Dh = 64, scale 0.3.
@@ -15,90 +16,13 @@ const FORWARD = { atol: 5e-6, rtol: 1e-5 };
 // inputs; the f64 central difference is exact to ~1e-9.
 const GRAD = { atol: 1e-5, rtol: 1e-4 };
 
-interface Shape {
-  B: number;
-  H: number;
-  T: number;
-  Dh: number;
-}
-
-/** Naive f64 attention: softmax over the full row of logits, then the weighted sum of v. */
-function attentionRef(xs: Float64Array[], { B, H, T, Dh }: Shape, scale: number, bias?: Float64Array): Float64Array {
-  const [q, k, v] = xs;
-  const out = new Float64Array(B * H * T * Dh);
-  const s = new Float64Array(T);
-  for (let bh = 0; bh < B * H; bh++) {
-    const base = bh * T * Dh;
-    const h = bh % H;
-    for (let i = 0; i < T; i++) {
-      let max = -Infinity;
-      for (let j = 0; j < T; j++) {
-        let qk = 0;
-        for (let d = 0; d < Dh; d++) qk += q[base + i * Dh + d] * k[base + j * Dh + d];
-        s[j] = scale * qk + (bias ? bias[(h * T + i) * T + j] : 0);
-        max = Math.max(max, s[j]);
-      }
-      let sum = 0;
-      for (let j = 0; j < T; j++) sum += (s[j] = Math.exp(s[j] - max));
-      for (let j = 0; j < T; j++) {
-        const pj = s[j] / sum;
-        for (let d = 0; d < Dh; d++) out[base + i * Dh + d] += pj * v[base + j * Dh + d];
-      }
-    }
-  }
-  return out;
-}
-
-/** The analytic f64 gradients of sum(attention(q, k, v) ∘ g), for shapes too large for finite differences. */
-function attentionGradRef(xs: Float64Array[], g: ArrayLike<number>, { B, H, T, Dh }: Shape, scale: number, bias?: Float64Array) {
-  const [q, k, v] = xs;
-  const dq = new Float64Array(q.length);
-  const dk = new Float64Array(q.length);
-  const dv = new Float64Array(q.length);
-  const dBias = new Float64Array(H * T * T);
-  const p = new Float64Array(T);
-  const dp = new Float64Array(T);
-  for (let bh = 0; bh < B * H; bh++) {
-    const base = bh * T * Dh;
-    const h = bh % H;
-    for (let i = 0; i < T; i++) {
-      let max = -Infinity;
-      for (let j = 0; j < T; j++) {
-        let qk = 0;
-        let gv = 0;
-        for (let d = 0; d < Dh; d++) {
-          qk += q[base + i * Dh + d] * k[base + j * Dh + d];
-          gv += g[base + i * Dh + d] * v[base + j * Dh + d];
-        }
-        p[j] = scale * qk + (bias ? bias[(h * T + i) * T + j] : 0);
-        dp[j] = gv;
-        max = Math.max(max, p[j]);
-      }
-      let sum = 0;
-      for (let j = 0; j < T; j++) sum += (p[j] = Math.exp(p[j] - max));
-      let D = 0;
-      for (let j = 0; j < T; j++) D += (p[j] /= sum) * dp[j];
-      for (let j = 0; j < T; j++) {
-        const ds = p[j] * (dp[j] - D);
-        dBias[(h * T + i) * T + j] += ds;
-        for (let d = 0; d < Dh; d++) {
-          dq[base + i * Dh + d] += scale * ds * k[base + j * Dh + d];
-          dk[base + j * Dh + d] += scale * ds * q[base + i * Dh + d];
-          dv[base + j * Dh + d] += p[j] * g[base + i * Dh + d];
-        }
-      }
-    }
-  }
-  return { dq, dk, dv, dBias };
-}
-
-function inputShapes({ B, H, T, Dh }: Shape, withBias: boolean): { shape: number[] }[] {
+function inputShapes({ B, H, T, Dh }: AttentionShape, withBias: boolean): { shape: number[] }[] {
   const qkv = { shape: [B, H, T, Dh] };
   return withBias ? [qkv, qkv, qkv, { shape: [H, T, T] }] : [qkv, qkv, qkv];
 }
 
 /** Seeded standard-normal q, k, v (and bias) on the host and as GPU tensors. */
-function makeInputs(gpu: Gpu, shape: Shape, withBias: boolean, seed: number, requiresGrad: (input: number) => boolean) {
+function makeInputs(gpu: Gpu, shape: AttentionShape, withBias: boolean, seed: number, requiresGrad: (input: number) => boolean) {
   const shapes = inputShapes(shape, withBias).map((s) => s.shape);
   const host = shapes.map((s, i) => randn(numel(s), seed * 101 + i));
   const tensors = host.map((x, i) => {
@@ -126,7 +50,7 @@ async function forwardBackward(tensors: Tensor[], scale: number, expected: Float
  * than all of them: for shapes where the O(T²·Dh) reference times 2·(inputs) calls is too slow.
  */
 async function sampledGradCheck(
-  gpu: Gpu, shape: Shape, scale: number, withBias: boolean, samples: number, seed: number,
+  gpu: Gpu, shape: AttentionShape, scale: number, withBias: boolean, samples: number, seed: number,
 ): Promise<void> {
   const { xs, tensors } = makeInputs(gpu, shape, withBias, seed, () => true);
   const reference = (inputs: Float64Array[]) => attentionRef(inputs, shape, scale, withBias ? inputs[3] : undefined);
@@ -162,7 +86,7 @@ async function sampledGradCheck(
  * Forward and gradients on the GPU against attentionRef and attentionGradRef, every element. A
  * 'fixed' bias (a mask, say) does not require a gradient and must not get one.
  */
-async function analyticCheck(gpu: Gpu, shape: Shape, scale: number, biasKind: 'none' | 'learned' | 'fixed'): Promise<void> {
+async function analyticCheck(gpu: Gpu, shape: AttentionShape, scale: number, biasKind: 'none' | 'learned' | 'fixed'): Promise<void> {
   const withBias = biasKind !== 'none';
   const { xs, tensors } = makeInputs(gpu, shape, withBias, 31, (i) => i < 3 || biasKind === 'learned');
   const bias = withBias ? xs[3] : undefined;
@@ -200,7 +124,7 @@ for (const variant of VARIANTS) describe(`attention, ${variant.name}`, () => {
     if (variant.takes(Dh)) it(name, async ({ skip }) => fn(await gpuOrSkip(skip)));
   };
 
-  const shapes: [string, Shape][] = [
+  const shapes: [string, AttentionShape][] = [
     ['size-1 dims', { B: 1, H: 1, T: 1, Dh: 1 }],
     ['vit-pytorch heads', { B: 2, H: 3, T: 17, Dh: 8 }],
     ['odd dims', { B: 2, H: 1, T: 33, Dh: 5 }],

@@ -20,7 +20,7 @@ struct Conv {
   SW: u32,
   batch0: u32,  // conv_forward: first image of this dispatch (grids over 65535 images are split)
   images: u32,  // conv_weight_grad: images summed over
-  chunk: u32,   // conv_weight_grad: reduction rows per split (a multiple of BK); the _registers
+  chunk: u32,   // conv_weight_grad: reduction rows per split (a multiple of BK); the _cpu
                 // variant: output rows (image, oy) per split
   padH: i32,    // zero padding; negative crops (conv.ts packs the i32 bits as a u32)
   padW: i32,

@@ -16,7 +16,7 @@
 // the 8 pixels 64x + li + 8j (j < 8) of image z. The input channel is the innermost loop: for one
 // tap (ky, kx) whether a pixel's window reaches outside the image does not depend on it.
 @compute @workgroup_size(8)
-fn conv_forward_registers(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+fn conv_forward_cpu(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
   let img = conv.batch0 + wid.z;
   let N = conv.OH * conv.OW;
   let area = conv.KH * conv.KW;
@@ -81,7 +81,7 @@ fn conv_forward_registers(@builtin(workgroup_id) wid: vec3u, @builtin(local_invo
 // and the 8 taps k = 64x + li + 8j (j < 8), over reduction chunk z: the output rows
 // (image, oy) from z·chunk to (z + 1)·chunk, every pixel of each.
 @compute @workgroup_size(8)
-fn conv_weight_grad_registers(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+fn conv_weight_grad_cpu(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
   let K = conv.C * conv.KH * conv.KW;
   let area = conv.KH * conv.KW;
   let pixels = conv.OH * conv.OW;
@@ -137,11 +137,11 @@ fn conv_weight_grad_registers(@builtin(workgroup_id) wid: vec3u, @builtin(local_
   }
 }
 
-// conv_transpose_forward for CPU adapters (see conv_forward_registers): invocation `li` of workgroup
+// conv_transpose_forward for CPU adapters (see conv_forward_cpu): invocation `li` of workgroup
 // (x, y, z) computes GEMM rows 16y … 16y + 15 (row = (o, ky, kx)) at the 8 input pixels
 // 64x + li + 8j (j < 8) of image z.
 @compute @workgroup_size(8)
-fn conv_transpose_registers(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+fn conv_transpose_forward_cpu(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
   let img = convT.batch0 + wid.z;
   let area = convT.KH * convT.KW;
   let M = convT.O * area;

@@ -20,18 +20,10 @@ export interface Bindable {
 /**
  * The entry points a dispatch of shader `S` may name: those scripts/embed-shaders.mjs found in it
  * (for a union of shaders, those of any of them).
- *
- * TEMPORARY (issue 14): src/ops/attention.ts and src/ops/conv.ts still pass their shader as a plain
- * `string` (attention also builds `${name}_subgroups`), so a spec whose shader is typed `string`
- * is not checked. They are the only callers that do (with the strict types, only they fail the
- * type check). Once they name shaders and entries literally: reduce this to
- * `S extends ShaderName ? ShaderEntries[S] : never`, constrain `S` to ShaderName with that default
- * in DispatchSpec and `dispatch` (conv.ts's `Omit<DispatchSpec, 'workgroups'>` relies on the
- * `string` default now), and drop the `as ShaderName` in `dispatch`.
  */
-export type EntryOf<S extends string> = S extends ShaderName ? ShaderEntries[S] : string extends S ? string : never;
+export type EntryOf<S extends ShaderName> = S extends ShaderName ? ShaderEntries[S] : never;
 
-export interface DispatchSpec<S extends string = string> {
+export interface DispatchSpec<S extends ShaderName = ShaderName> {
   /** File name in shaders/ without `.wgsl`. */
   shader: S;
   /** A `@compute` entry point in that file. */
@@ -136,7 +128,7 @@ export class Gpu {
   }
 
   /** Encodes one compute dispatch. It runs when the batch is submitted (see `flush`). */
-  dispatch<S extends string>(spec: DispatchSpec<S>): void {
+  dispatch<S extends ShaderName>(spec: DispatchSpec<S>): void {
     this.assertAlive();
     const maxBinding = this.limits.maxStorageBufferBindingSize;
     const entries: GPUBindGroupEntry[] = [];
@@ -151,7 +143,7 @@ export class Gpu {
       }
       entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: b.byteOffset ?? 0, size } });
     });
-    const pipeline = this.pipeline(spec.shader as ShaderName, spec.entry, spec.constants);
+    const pipeline = this.pipeline(spec.shader, spec.entry, spec.constants);
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const maxPerDim = this.limits.maxComputeWorkgroupsPerDimension;
     const grid = typeof spec.workgroups === 'number' ? splitGrid(spec.workgroups, maxPerDim) : spec.workgroups;

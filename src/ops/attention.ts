@@ -1,7 +1,7 @@
 // attention: fused scaled-dot-product attention, softmax(scale·q·kᵀ + bias)·v, flash style
 // (the T×T probabilities are never stored), and its FlashAttention-2 backward rule.
 
-import { uniforms, type Gpu } from '../gpu/gpu.js';
+import { uniforms, type EntryOf, type Gpu } from '../gpu/gpu.js';
 import { needsGrad, record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { fmt } from './layout.js';
@@ -54,31 +54,37 @@ function params(d: Dims, scale: number): ArrayBuffer {
  * adapters without subgroups or with a head dimension that is not a multiple of 4) or
  * attention-subgroups.wgsl (CPU adapters with subgroups, rows read as vec4s).
  */
-interface RowKernels {
-  shader: string;
-  /** The entry point for 'attention_forward', 'attention_grad_q' or 'attention_grad_kv'. */
-  entry: (name: string) => string;
+interface RowKernels<S extends 'attention' | 'attention-subgroups'> {
+  shader: S;
+  forward: EntryOf<S>;
+  /** dQ, and with GRAD_BIAS the bias gradient. */
+  gradQ: EntryOf<S>;
+  gradKv: EntryOf<S>;
   params: (d: Dims, scale: number) => ArrayBuffer;
   /** Workgroups covering every row of every (b, h) slice. */
   workgroups: (d: Dims) => number;
 }
 
-const ROW_KERNELS: RowKernels = {
+const ROW_KERNELS: RowKernels<'attention'> = {
   shader: 'attention',
-  entry: (name) => name,
+  forward: 'attention_forward',
+  gradQ: 'attention_grad_q',
+  gradKv: 'attention_grad_kv',
   params,
   workgroups: (d) => d.B * d.H * Math.ceil(d.T / ROWS),
 };
 
-const SUBGROUP_KERNELS: RowKernels = {
+const SUBGROUP_KERNELS: RowKernels<'attention-subgroups'> = {
   shader: 'attention-subgroups',
-  entry: (name) => `${name}_subgroups`,
+  forward: 'attention_forward_subgroups',
+  gradQ: 'attention_grad_q_subgroups',
+  gradKv: 'attention_grad_kv_subgroups',
   // The vec4s per row come as a run-time value too (D4 in attention-subgroups.wgsl).
   params: (d, scale) => uniforms([d.B, d.H, d.T, d.Dh / 4], [scale]),
   workgroups: (d) => d.B * d.H * Math.ceil(d.T / SUBGROUP_ROWS),
 };
 
-function rowKernels(gpu: Gpu, d: Dims): RowKernels {
+function rowKernels(gpu: Gpu, d: Dims): RowKernels<'attention'> | RowKernels<'attention-subgroups'> {
   return d.Dh % 4 === 0 && cpuSubgroups(gpu) ? SUBGROUP_KERNELS : ROW_KERNELS;
 }
 
@@ -89,7 +95,7 @@ function forward(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | undefined, d: D
   const kernels = rowKernels(q.gpu, d);
   q.gpu.dispatch({
     shader: kernels.shader,
-    entry: kernels.entry('attention_forward'),
+    entry: kernels.forward,
     constants: { DH: d.Dh, HAS_BIAS: bias ? 1 : 0 },
     uniforms: kernels.params(d, scale),
     // Without a bias, q stands in for the binding (never read).
@@ -135,7 +141,7 @@ function gradQ(s: Saved, d: Dims, scale: number, gradBias: boolean): { dq: Tenso
   const kernels = rowKernels(gpu, d);
   gpu.dispatch({
     shader: kernels.shader,
-    entry: kernels.entry('attention_grad_q'),
+    entry: kernels.gradQ,
     constants: { DH: d.Dh, HAS_BIAS: s.bias ? 1 : 0, GRAD_BIAS: dBias ? 1 : 0 },
     uniforms: kernels.params(d, scale),
     buffers: [s.q, s.k, s.v, s.bias ?? s.q, s.dOut, s.stats, dq, dBiasBinding],
@@ -151,7 +157,7 @@ function gradKV(s: Saved, d: Dims, scale: number): [Tensor, Tensor] {
   const kernels = rowKernels(s.q.gpu, d);
   s.q.gpu.dispatch({
     shader: kernels.shader,
-    entry: kernels.entry('attention_grad_kv'),
+    entry: kernels.gradKv,
     constants: { DH: d.Dh, HAS_BIAS: s.bias ? 1 : 0 },
     uniforms: kernels.params(d, scale),
     buffers: [s.q, s.k, s.v, s.bias ?? s.q, s.dOut, s.stats, dk, dv],

@@ -22,7 +22,7 @@ const MIN_SPLIT_ROWS = 256;
 /** ...until about this many workgroups run, enough to fill a large GPU. */
 const TARGET_WORKGROUPS = 256;
 /**
- * The `_registers` kernels for CPU adapters: a workgroup covers 16 rows (channels) × 64 columns
+ * The `_cpu` kernels for CPU adapters: a workgroup covers 16 rows (channels) × 64 columns
  * (pixels or taps) of its GEMM's result. Their weight gradient splits its reduction until about
  * CPU_TARGET_WORKGROUPS run, enough for the cores of a large CPU.
  */
@@ -31,10 +31,10 @@ const CPU_COLS = 64;
 const CPU_TARGET_WORKGROUPS = 32;
 
 /**
- * The file of the GEMM kernels: conv.wgsl, or conv-subgroups.wgsl for the `_registers` kernels on
+ * The file of the GEMM kernels: conv.wgsl, or conv-subgroups.wgsl for the `_cpu` kernels on
  * a CPU adapter with subgroups (same entry points, shared values shuffled instead of loaded).
  */
-function shaderFor(gpu: Gpu): string {
+function shaderFor(gpu: Gpu): 'conv' | 'conv-subgroups' {
   return cpuSubgroups(gpu) ? 'conv-subgroups' : 'conv';
 }
 
@@ -76,7 +76,7 @@ function convUniforms(g: Geometry, batch0: number, chunk: number): ArrayBuffer {
  * 65535 images (the per-dimension limit), each told its first image `batch0`.
  */
 function dispatchPerImage(
-  gpu: Gpu, images: number, tiles: [number, number], spec: (batch0: number) => Omit<DispatchSpec, 'workgroups'>,
+  gpu: Gpu, images: number, tiles: [number, number], spec: (batch0: number) => Omit<DispatchSpec<'conv' | 'conv-subgroups'>, 'workgroups'>,
 ): void {
   const maxZ = gpu.limits.maxComputeWorkgroupsPerDimension;
   for (let batch0 = 0; batch0 < images; batch0 += maxZ) {
@@ -96,7 +96,7 @@ function convForward(
   const [rows, cols] = cpu ? [CPU_ROWS, CPU_COLS] : [TILE, TILE];
   dispatchPerImage(x.gpu, g.B, [Math.ceil((g.OH * g.OW) / cols), Math.ceil(g.M / rows)], (batch0) => ({
     shader: shaderFor(x.gpu),
-    entry: cpu ? 'conv_forward_registers' : 'conv_forward',
+    entry: cpu ? 'conv_forward_cpu' : 'conv_forward',
     constants: { FLIP: flip ? 1 : 0, HAS_BIAS: bias ? 1 : 0 },
     uniforms: convUniforms(g, batch0, 0),
     // The bias binding is part of the pipeline layout either way; without a bias, the weight stands in.
@@ -132,7 +132,7 @@ function weightGrad(a: Tensor, x: Tensor, g: Geometry, shape: readonly number[])
   const partials = splits === 1 ? dW : Tensor.empty(x.gpu, [splits, g.M * N]);
   x.gpu.dispatch({
     shader: shaderFor(x.gpu),
-    entry: cpu ? 'conv_weight_grad_registers' : 'conv_weight_grad',
+    entry: cpu ? 'conv_weight_grad_cpu' : 'conv_weight_grad',
     uniforms: convUniforms(g, 0, chunk),
     buffers: [a, x, partials],
     workgroups: [grid[0], grid[1], splits],
@@ -169,7 +169,7 @@ function transposeForward(
   const [rows, cols] = cpu ? [CPU_ROWS, CPU_COLS] : [TILE, TILE];
   dispatchPerImage(x.gpu, d.B, [Math.ceil((d.H * d.W) / cols), Math.ceil((d.O * d.KH * d.KW) / rows)], (batch0) => ({
     shader: shaderFor(x.gpu),
-    entry: cpu ? 'conv_transpose_registers' : 'conv_transpose_forward',
+    entry: cpu ? 'conv_transpose_forward_cpu' : 'conv_transpose_forward',
     constants: { HAS_BIAS: bias ? 1 : 0 },
     uniforms: uniforms([d.C, d.O, d.H, d.W, d.KH, d.KW, batch0]),
     buffers: [weight, x, out, bias ?? weight],
