@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     '',
     '## Curves',
     '',
-    `![training curves](${relative(out, join(run, 'curves.png'))})`,
+    `![training curves](${relative(out, join(run, 'curves.svg'))})`,
     '',
     '| step | validation whole-tumour Dice (global) |',
     '|---|---|',
