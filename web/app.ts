@@ -2,7 +2,7 @@
 // segmentation, the viewer and the downloads together. Each job lives in its own module beside
 // this one; docs/web.md describes the page.
 
-import type { LoadedSegmenter } from '../src/checkpoint/segmenter-file.js';
+import type { LoadedSegmenter } from '../src/index.js';
 import { connectGpu } from './gpu-status.js';
 import { ImageChoice, NIFTI_NAME, showInPicker } from './image-choice.js';
 import { describeModel, openModel } from './model.js';

@@ -2,8 +2,7 @@
 // none: no WebGPU at all (an old browser, a flag not set, a page that is not a secure context) or
 // WebGPU without an adapter (a blocklisted GPU or driver).
 
-import { NO_ADAPTER_HELP } from '../src/gpu/device.js';
-import { Gpu } from '../src/gpu/gpu.js';
+import { Gpu, NO_ADAPTER_HELP } from '../src/index.js';
 
 type GpuStatus = { gpu: Gpu; text: string } | { gpu: null; text: string };
 

@@ -5,10 +5,12 @@
 // legend with the class names from the model file. A canvas holds one pixel per voxel; CSS
 // scales it to the voxels' true aspect ratio.
 
-import { classColour } from '../src/infer/overlay.js';
-import { quantile } from '../src/evaluation/metrics.js';
+import { evaluation, infer } from '../src/index.js';
 import { VIEW_NAMES, viewAxes, voxelSizes, type ViewAxes, type ViewName } from './orientation.js';
 import type { ImageCase } from './volume.js';
+
+const { classColour } = infer;
+const { quantile } = evaluation;
 
 export interface ViewElements {
   canvas: HTMLCanvasElement;
