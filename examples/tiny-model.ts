@@ -2,7 +2,7 @@
 import { Gpu, Tensor, backward, nn, ops } from '../src/index.js'; // 'transseg-webgpu' once installed
 
 const gpu = await Gpu.create(); // Node/Bun: Dawn; Deno/browsers: navigator.gpu
-const fc1 = new nn.Linear(gpu, /* seed */ 1, 4, 16); // weight [16, 4], bias [16], like nn.Linear
+const fc1 = new nn.Linear(gpu, /* seed */ 1, 4, 16); // weight [16, 4], bias [16], like torch.nn.Linear
 const fc2 = new nn.Linear(gpu, 2, 16, 1);
 
 const x = Tensor.fromArray(gpu, [0.1, 0.2, 0.3, 0.4, -1, 0, 1, 2], [2, 4]);

@@ -3,7 +3,8 @@
 // committed list test/public-api.snapshot.txt. An export added or removed by accident fails here
 // with a line diff; a deliberate change is recorded with `npx vitest run test/public-api.test.ts -u`
 // (then review the diff of the snapshot file like any other change of the API).
-// Also: the main entry is runtime-neutral (no `node:` module reachable from it, type-only imports
+// Also: web/, examples/ and bench/ use the library only through these entry points, and the main
+// entry is runtime-neutral (no `node:` module reachable from it, type-only imports
 // included, since a browser bundle or `tsc` without @types/node must not meet one).
 
 import { builtinModules } from 'node:module';
@@ -11,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { moduleSpecifiers, resolveSpecifier } from './helpers/import-graph.js';
+import { fileEdges, moduleSpecifiers, resolveSpecifier } from './helpers/import-graph.js';
 
 const REPO = new URL('..', import.meta.url).pathname;
 
@@ -121,6 +122,13 @@ describe('public API', () => {
     const { files, nodeImports } = nodeImportsFrom('src/index.ts');
     expect(files).toBeGreaterThan(80); // the walk followed the re-exports into the library
     expect(nodeImports).toEqual([]);
+  });
+
+  it('is all that web/, examples/ and bench/ import from src/', () => {
+    const entryFiles = new Set(Object.values(ENTRIES));
+    const edges = fileEdges(REPO, ['web', 'examples', 'bench']).filter((e) => e.to.startsWith('src/'));
+    expect(edges.length).toBeGreaterThan(10); // they do use the library
+    expect(edges.filter((e) => !entryFiles.has(e.to)).map((e) => `${e.from} imports ${e.to}`)).toEqual([]);
   });
 
   it('finds the Node modules the Node entry reaches (the walk can fail)', () => {
