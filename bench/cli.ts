@@ -29,7 +29,7 @@ const FLAGS = {
 /** --repeats N: a positive integer, or the bench stops with a one-line error. */
 function positiveInteger(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`bench: --${flag} must be a positive integer, got '${value}'`);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a positive integer, got '${value}'`);
   return n;
 }
 
