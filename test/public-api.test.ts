@@ -23,7 +23,7 @@ const ENTRIES: Record<string, string> = {
   './synthetic': 'src/synthetic/index.ts',
 };
 
-/** The same entry points, loaded (each a literal import, so the bundler sees it). */
+/** The same entry points, loaded (each a literal import, so vite resolves it). */
 const LOAD: Record<string, () => Promise<unknown>> = {
   '.': () => import('../src/index.js'),
   './node': () => import('../src/node.js'),
@@ -44,14 +44,14 @@ function publicSurface(): Surface {
   });
   const checker = program.getTypeChecker();
   const resolved = (s: ts.Symbol) => (s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s);
-  const describe = (s: ts.Symbol) => (resolved(s).flags & ts.SymbolFlags.Value ? s.name : `${s.name} (type)`);
+  const label = (s: ts.Symbol) => (resolved(s).flags & ts.SymbolFlags.Value ? s.name : `${s.name} (type)`);
   const surface: Surface = {};
   for (const [entry, file] of Object.entries(ENTRIES)) {
     const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(REPO + file)!)!);
-    surface[entry] = exports.map(describe).sort();
+    surface[entry] = exports.map(label).sort();
     for (const s of exports) {
       const target = resolved(s);
-      if (target.flags & ts.SymbolFlags.ValueModule) surface[`${entry} › ${s.name}`] = checker.getExportsOfModule(target).map(describe).sort();
+      if (target.flags & ts.SymbolFlags.ValueModule) surface[`${entry} › ${s.name}`] = checker.getExportsOfModule(target).map(label).sort();
     }
   }
   return surface;
