@@ -5,9 +5,7 @@
 //   node dist/bench/ab.js attention:t225:fwd+bwd attention:t225-bias:fwd+bwd
 // prints each case's median and its rate relative to the first case.
 import { parseArgs } from 'node:util';
-import type { DeviceOptions } from '../src/gpu/device.js';
-import { Gpu } from '../src/gpu/gpu.js';
-import { cpuSubgroups } from '../src/ops/subgroups.js';
+import { cpuSubgroups, Gpu, type DeviceOptions } from '../src/index.js';
 import { selectCases } from './cases.js';
 import { prepareKernel, type KernelCase } from './kernels.js';
 import { median } from './timing.js';

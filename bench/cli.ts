@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { positiveInteger } from '../src/cli/flags.js';
 import { writeReport, type BenchReport } from './report.js';
 import { runSuite } from './suite.js';
 import { formatReport, formatRuntimes } from './table.js';
@@ -27,6 +26,13 @@ const FLAGS = {
   runtime: { type: 'string' },
 } as const;
 
+/** --repeats N: a positive integer, or the bench stops with a one-line error. */
+function positiveInteger(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a positive integer, got '${value}'`);
+  return n;
+}
+
 /** How each runtime runs a script of this package, from the repository root. */
 const RUNTIMES: Record<string, string[]> = {
   node: ['node'],
@@ -39,7 +45,7 @@ export async function bench(argv: string[], log: (line: string) => void = (line)
   const { values: v } = parseArgs({ args: argv, options: FLAGS, strict: true });
   if (v.runtime !== undefined) return benchRuntimes(argv, v.runtime.split(',').map((s) => s.trim()).filter(Boolean), log);
   const base = v.quick ? QUICK_POLICY : DEFAULT_POLICY;
-  const policy = v.repeats === undefined ? base : { ...base, repeats: positiveInteger(v.repeats, 'repeats', 'bench') };
+  const policy = v.repeats === undefined ? base : { ...base, repeats: positiveInteger(v.repeats, 'repeats') };
   const patterns = (v.cases ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
   const report = await runSuite({ patterns, policy, peers: !v['no-peers'], log });
   const path = await writeReport(report, v.out ?? 'bench/results');

@@ -1,17 +1,11 @@
 // Our side of the single-op cases: random operands on the GPU and a step that runs the op (and,
 // for 'fwd+bwd', its backward from a fixed random output gradient), then waits for the queue.
 
-import { backward } from '../src/autograd/tape.js';
-import type { Gpu } from '../src/gpu/gpu.js';
-import { attention } from '../src/ops/attention.js';
-import { conv2d, patchEmbed3d } from '../src/ops/conv.js';
-import { layerNorm } from '../src/ops/layernorm.js';
-import { matmul } from '../src/ops/matmul.js';
-import { softmax } from '../src/ops/softmax.js';
-import { scope } from '../src/tensor/scope.js';
-import { numel, Tensor } from '../src/tensor/tensor.js';
-import { randn } from '../src/util/random.js';
+import { backward, numel, ops, random, scope, Tensor, type Gpu } from '../src/index.js';
 import type { BenchCase, Pass } from './cases.js';
+
+const { attention, conv2d, layerNorm, matmul, patchEmbed3d, softmax } = ops;
+const { randn } = random;
 
 export interface Prepared {
   /** One timed repetition; returns when its work is finished. */

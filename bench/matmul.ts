@@ -3,8 +3,7 @@
 // machine's adapter, timed as the suite times its cases.
 // `node dist/bench/matmul.js [sizes...]` (default 256 512 1024); `npm run bench` times the variant
 // the adapter chooses, against the peers.
-import { Gpu } from '../src/gpu/gpu.js';
-import { cpuSubgroups } from '../src/ops/subgroups.js';
+import { cpuSubgroups, Gpu } from '../src/index.js';
 import { selectCases } from './cases.js';
 import { prepareKernel, type KernelCase } from './kernels.js';
 import { DEFAULT_POLICY, measure } from './timing.js';

@@ -6,7 +6,7 @@
 // bilinear resizing need none of their inputs. Transient buffers (gradients in flight, workspaces,
 // the pool's bucket rounding) are left out, which is what makes this a lower bound.
 
-import type { VitConfig } from '../src/model/config.js';
+import type { VitConfig } from '../src/index.js';
 
 export interface LowerBound {
   parameters: number;

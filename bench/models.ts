@@ -2,18 +2,14 @@
 // windows. Each case gets a fresh GPU context, so its first step compiles every shader it uses
 // (the time to the first step) and the allocator's peak is the case's own.
 
-import { backward, noGrad } from '../src/autograd/tape.js';
-import { Gpu } from '../src/gpu/gpu.js';
-import { PRESETS, type VitConfig } from '../src/model/config.js';
-import { Segmenter } from '../src/model/segmenter.js';
-import { diceFocalLoss } from '../src/ops/loss.js';
-import { scope } from '../src/tensor/scope.js';
-import { Tensor } from '../src/tensor/tensor.js';
-import { DEFAULT_SETTINGS, segmenterOptimizer } from '../src/train/trainer.js';
-import { randn } from '../src/util/random.js';
+import { backward, DEFAULT_SETTINGS, Gpu, noGrad, ops, PRESETS, random, scope, Segmenter, Tensor, train, type VitConfig } from '../src/index.js';
 import type { BenchCase, ModelName } from './cases.js';
 import { trainingLowerBound, type LowerBound } from './memory.js';
 import { measure, type Timing, type TimingPolicy } from './timing.js';
+
+const { diceFocalLoss } = ops;
+const { segmenterOptimizer } = train;
+const { randn } = random;
 
 export type ModelCase = Extract<BenchCase, { kind: 'model' }>;
 

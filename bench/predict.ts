@@ -7,10 +7,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadCaseFile } from '../src/data/load-node.js';
-import { Gpu } from '../src/gpu/gpu.js';
-import { predictVolume } from '../src/infer/predict.js';
-import { Segmenter } from '../src/model/segmenter.js';
+import { Gpu, predictVolume, Segmenter } from '../src/index.js';
+import { loadCaseFile } from '../src/node.js';
 import { modelConfig } from './models.js';
 
 const { values, positionals } = parseArgs({

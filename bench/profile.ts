@@ -7,7 +7,7 @@
 // little above the step's own time; the shares are what to look at. Replays reuse the step's
 // buffers, whose contents are by then whatever the step left: timing does not depend on values.
 import { parseArgs } from 'node:util';
-import { Gpu, type Bindable, type DispatchSpec } from '../src/gpu/gpu.js';
+import { Gpu, type Bindable, type DispatchSpec } from '../src/index.js';
 import { selectCases } from './cases.js';
 import { prepareModel, type ModelCase } from './models.js';
 import { median } from './timing.js';

@@ -5,8 +5,8 @@ import { createRequire } from 'node:module';
 import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { Gpu } from '../src/gpu/gpu.js';
-import { writeFileAtomically } from '../src/io/atomic-write.js';
+import type { Gpu } from '../src/index.js';
+import { writeFileAtomically } from '../src/node.js';
 import type { LowerBound } from './memory.js';
 import type { TimingPolicy } from './timing.js';
 

@@ -2,7 +2,7 @@
 // counterpart; then each model case on a fresh context; then PyTorch on the CPU, once nothing else
 // runs. Returns the report (bench/report.ts); a case that fails is recorded with its error.
 
-import { Gpu } from '../src/gpu/gpu.js';
+import { Gpu } from '../src/index.js';
 import { selectCases, type BenchCase } from './cases.js';
 import { prepareKernel, type KernelCase, type Prepared } from './kernels.js';
 import { runModelCase, type ModelCase } from './models.js';

@@ -14,18 +14,15 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium, type Page } from 'playwright-core';
-import { predict } from '../src/cli/predict.js';
-import { train } from '../src/cli/train.js';
-import { writePhantomDataset } from '../src/synthetic/phantom-node.js';
-import { Gpu } from '../src/gpu/gpu.js';
-import { readNiftiFile, writeNiftiFile } from '../src/io/nifti-node.js';
-import { writeSafetensorsFile } from '../src/io/safetensors-node.js';
-import { PRESETS, type VitConfig } from '../src/model/config.js';
-import { readWeights } from '../src/model/load-weights.js';
-import { modelFileMetadata, type SegmenterFileHeader } from '../src/model/model-file.js';
-import { segmenterFileContents } from '../src/checkpoint/segmenter-file.js';
-import { Segmenter } from '../src/model/segmenter.js';
-import { VisionTransformer } from '../src/model/vit.js';
+import { checkpoint, Gpu, model as models, PRESETS, Segmenter, VisionTransformer, type VitConfig } from '../src/index.js';
+import { readNiftiFile, runCommand, writeNiftiFile, writeSafetensorsFile } from '../src/node.js';
+import { writePhantomDataset } from '../src/synthetic/index.js';
+
+const { readWeights, modelFileMetadata } = models;
+const { segmenterFileContents } = checkpoint;
+type SegmenterFileHeader = models.SegmenterFileHeader;
+const predict = (argv: string[]) => runCommand('predict', argv);
+const train = (argv: string[]) => runCommand('train', argv);
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--no-sandbox', '--disable-background-networking',

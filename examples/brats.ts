@@ -19,11 +19,10 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { evaluate, type EvaluateReportFile } from '../src/cli/evaluate.js';
-import { train } from '../src/cli/train.js';
-import { caseFolders } from '../src/data/case-folders-node.js';
-import { readSafetensorsFile } from '../src/io/safetensors-node.js';
-import { readModelFileHeader } from '../src/model/model-file.js';
+import { model } from '../src/index.js';
+import { caseFolders, readSafetensorsFile, runCommand, type EvaluateReportFile } from '../src/node.js';
+
+const { readModelFileHeader } = model;
 
 const MODALITIES = { FLAIR: 'flair', T1c: 't1c' } as const; // modality name → file-name pattern
 const LABEL_PATTERN = 'otmulticlass';
@@ -119,7 +118,7 @@ async function main(): Promise<void> {
     ];
     say(`transseg train ${trainArgs.join(' ')}`);
     await writeFile(join(out, TRAIN_ARGS), `${trainArgs.join('\n')}\n`);
-    const trained = await timed(() => train(trainArgs));
+    const trained = await timed(() => runCommand('train', trainArgs));
     say(trained.value);
     trainSeconds = trained.seconds;
   }
@@ -127,11 +126,11 @@ async function main(): Promise<void> {
   const model = join(out, 'model.safetensors');
   await copyFile(join(run, 'best.safetensors'), model);
   const evaluated = await timed(async () => {
-    await evaluate(['--dataset', dataset, '--model', model, '--report', join(out, 'evaluation.json')]);
+    await runCommand('evaluate', ['--dataset', dataset, '--model', model, '--report', join(out, 'evaluation.json')]);
     return JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8')) as EvaluateReportFile;
   });
   const raw = await timed(async () => {
-    await evaluate(['--dataset', dataset, '--model', model, '--raw', '--report', join(out, 'evaluation-raw.json')]);
+    await runCommand('evaluate', ['--dataset', dataset, '--model', model, '--raw', '--report', join(out, 'evaluation-raw.json')]);
     return JSON.parse(await readFile(join(out, 'evaluation-raw.json'), 'utf8')) as EvaluateReportFile;
   });
   const metrics = (await readFile(join(run, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string | number[]>);

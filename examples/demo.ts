@@ -19,18 +19,15 @@
 
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runAblation, writeAblation } from '../src/ablation/run-node.js';
-import { ABLATION_SETTINGS } from '../src/ablation/settings.js';
-import { predict } from '../src/cli/predict.js';
-import { ProgressLine } from '../src/cli/progress.js';
-import { Gpu } from '../src/gpu/gpu.js';
-import { mostForegroundSlices, overlayFigureSvg, overlayPng, overlayScale } from '../src/infer/overlay.js';
-import { readNiftiFile } from '../src/io/nifti-node.js';
-import { DEPTH_LABELS, DEPTH_PHANTOM_DIMS, DEPTH_PHANTOM_SPACING, depthFamily, DISC_COUNT_CLASSES, discCountSource } from '../src/synthetic/depth-phantom.js';
-import { PHANTOM_CLIP } from '../src/synthetic/phantom.js';
-import { writePhantomDataset } from '../src/synthetic/phantom-node.js';
-import { PHANTOM_VIT, pretrain2d } from '../src/synthetic/pretrain2d.js';
-import { saveTimmCheckpoint } from '../src/synthetic/pretrain2d-node.js';
+import { Gpu, infer } from '../src/index.js';
+import { ablation, ProgressLine, readNiftiFile, runCommand } from '../src/node.js';
+import {
+  DEPTH_LABELS, DEPTH_PHANTOM_DIMS, DEPTH_PHANTOM_SPACING, depthFamily, DISC_COUNT_CLASSES, discCountSource, PHANTOM_CLIP,
+  PHANTOM_VIT, pretrain2d, saveTimmCheckpoint, writePhantomDataset,
+} from '../src/synthetic/index.js';
+
+const { ABLATION_SETTINGS, runAblation, writeAblation } = ablation;
+const { mostForegroundSlices, overlayFigureSvg, overlayPng, overlayScale } = infer;
 
 const OUT = 'demo-output';
 const SEED = 2026;
@@ -63,7 +60,7 @@ async function overlays(caseId: string, image: string, truth: string, models: { 
   const predicted = new Map<string, Float32Array>();
   for (const m of models) {
     const file = join(dir, `${caseId}_${m.id}.nii.gz`);
-    await predict(['--model', m.path, '--input', image, '--output', file]);
+    await runCommand('predict', ['--model', m.path, '--input', image, '--output', file]);
     predicted.set(m.id, Float32Array.from((await readNiftiFile(file)).data));
   }
   for (const k of slices) {

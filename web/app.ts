@@ -3,7 +3,7 @@
 // runs in the worker (web/worker.ts); the main thread only draws and reports, so it stays
 // responsive. Each job lives in its own module beside this one; docs/web.md describes the page.
 
-import type { SegmenterFileHeader } from '../src/model/model-file.js';
+import type { model as models } from '../src/index.js';
 import { FineTuning } from './fine-tune.js';
 import { checkWebGpu, deviceOptionsFromUrl } from './gpu-status.js';
 import { ImageChoice, NIFTI_NAME, showInPicker } from './image-choice.js';
@@ -14,6 +14,8 @@ import type { Event, ImageSummary } from './protocol.js';
 import { Viewer, type ViewElements } from './viewer.js';
 import { channelProblem } from './volume.js';
 import { WorkerClient } from './worker-client.js';
+
+type SegmenterFileHeader = models.SegmenterFileHeader;
 
 const MODEL_NAME = /\.safetensors$/i;
 

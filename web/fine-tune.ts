@@ -4,10 +4,11 @@
 // a progress bar with an ETA, pause and resume, a download of the model file, and — after a
 // reload — the saved run offered for resuming.
 
-import { PRESETS } from '../src/model/config.js';
-import type { LogRecord } from '../src/train/trainer.js';
+import { PRESETS, type train } from '../src/index.js';
 import { offer } from './downloads.js';
 import type { Event, TrainChoice, TrainResult } from './protocol.js';
+
+type LogRecord = train.LogRecord;
 import type { WorkerClient } from './worker-client.js';
 
 type ById = <T extends HTMLElement = HTMLElement>(id: string) => T;

@@ -3,8 +3,7 @@
 // or driver), or an adapter, named. The page asks first (checkWebGpu, no device made); the worker
 // then opens the device the library runs on (startGpu) and names its adapter.
 
-import { NO_ADAPTER_HELP, type DeviceOptions } from '../src/gpu/device.js';
-import { Gpu } from '../src/gpu/gpu.js';
+import { Gpu, NO_ADAPTER_HELP, type DeviceOptions } from '../src/index.js';
 
 const HOW_TO_GET_WEBGPU =
   'Use a browser with WebGPU: Chrome or Edge 113+ on Windows, macOS and ChromeOS; Chrome on Linux ' +

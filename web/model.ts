@@ -2,10 +2,10 @@
 // GPU by the same library calls `transseg predict` makes (segmenterFromFile), and a one-line
 // description of what the file says the model needs.
 
-import type { Gpu } from '../src/gpu/gpu.js';
-import { parseSafetensors } from '../src/io/safetensors.js';
-import type { SegmenterFileHeader } from '../src/model/model-file.js';
-import { segmenterFromFile, type LoadedSegmenter } from '../src/checkpoint/segmenter-file.js';
+import { io, segmenterFromFile, type Gpu, type LoadedSegmenter, type model } from '../src/index.js';
+
+const { parseSafetensors } = io;
+type SegmenterFileHeader = model.SegmenterFileHeader;
 
 export async function openModel(gpu: Gpu, file: File): Promise<LoadedSegmenter> {
   const bytes = new Uint8Array(await file.arrayBuffer());

@@ -4,7 +4,10 @@
 // sagittal seen from the patient's left (anterior on the left, superior up). Voxel axes are
 // matched with world axes by axisCodes, so an oblique volume gets its nearest such view.
 
-import { axisCodes, type Affine } from '../src/io/affine.js';
+import { io } from '../src/index.js';
+
+const { axisCodes } = io;
+type Affine = io.Affine;
 
 export type ViewName = 'axial' | 'coronal' | 'sagittal';
 

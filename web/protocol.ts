@@ -2,11 +2,12 @@
 // holds the GPU and does all heavy work). A request carries an id, and the worker answers it once
 // with a Reply of the same id; along the way it sends Events (progress, training records).
 
-import type { DeviceOptions } from '../src/gpu/device.js';
-import type { Affine } from '../src/io/affine.js';
-import type { SegmenterFileHeader } from '../src/model/model-file.js';
-import type { LogRecord } from '../src/train/trainer.js';
+import type { DeviceOptions, io, model, train } from '../src/index.js';
 import type { NamedFile } from './volume.js';
+
+type Affine = io.Affine;
+type SegmenterFileHeader = model.SegmenterFileHeader;
+type LogRecord = train.LogRecord;
 
 /** What the user chose to train from, and with which settings (the page's fine-tuning form). */
 export interface TrainChoice {

@@ -3,8 +3,11 @@
 // are) and its last checkpoint (step, model files, AdamW state, the log up to that step). A
 // checkpoint is one put in one transaction: a reload sees the previous one or the new one whole.
 
-import type { TrainerState, LogRecord } from '../src/train/trainer.js';
+import type { train } from '../src/index.js';
 import type { TrainChoice } from './protocol.js';
+
+type TrainerState = train.TrainerState;
+type LogRecord = train.LogRecord;
 
 export interface Checkpoint {
   step: number;

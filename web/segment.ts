@@ -2,11 +2,11 @@
 // timed, and its outputs encoded by writeNifti into the files Node's writer makes (gzipped NIfTI-1
 // in the input's geometry: labels as uint8 / int16, probabilities as float32 [X, Y, Z, K]).
 
-import { writeNifti } from '../src/io/nifti-write.js';
-import { predictCase, type PredictionVolume } from '../src/infer/predict-file.js';
-import type { LoadedSegmenter } from '../src/checkpoint/segmenter-file.js';
+import { io, predictCase, type LoadedSegmenter, type PredictionVolume } from '../src/index.js';
 import type { SegmentResult } from './protocol.js';
 import type { ImageCase } from './volume.js';
+
+const { writeNifti } = io;
 
 export async function segment(
   loaded: LoadedSegmenter, image: ImageCase, options: { probabilities: boolean; onProgress: (done: number, total: number) => void },

@@ -3,17 +3,24 @@
 // trained by its Trainer one step at a time, so that it can pause between steps, report an ETA,
 // and save checkpoints to IndexedDB (web/run-db.ts) that a reload resumes from.
 
-import { channelCount, fileStem, parseDatasetJson, validateDataset, type Dataset, type VolumeReader } from '../src/data/dataset.js';
-import { parseIntensity } from '../src/cli/flags.js';
-import type { Gpu } from '../src/gpu/gpu.js';
-import { readNifti, type NiftiVolume } from '../src/io/nifti.js';
-import { parseSafetensors, serializeSafetensors, type SafetensorsFile } from '../src/io/safetensors.js';
-import { readModelFileHeader, type SegmenterFileHeader } from '../src/model/model-file.js';
-import { segmenterFileContents } from '../src/checkpoint/segmenter-file.js';
-import { setUpRun, type RunOptions } from '../src/train/setup.js';
-import type { Checkpoint as TrainerCheckpoint, LogRecord, TrainerStore } from '../src/train/trainer.js';
+import { checkpoint, data, io, model, train, type Gpu } from '../src/index.js';
 import type { TrainChoice, TrainResult } from './protocol.js';
 import { saveCheckpoint, savedCheckpoint, type Checkpoint } from './run-db.js';
+
+const { channelCount, fileStem, parseDatasetJson, validateDataset, parseIntensity } = data;
+const { readNifti, parseSafetensors, serializeSafetensors } = io;
+const { readModelFileHeader } = model;
+const { segmenterFileContents } = checkpoint;
+const { setUpRun } = train;
+type Dataset = data.Dataset;
+type VolumeReader = data.VolumeReader;
+type NiftiVolume = io.NiftiVolume;
+type SafetensorsFile = io.SafetensorsFile;
+type SegmenterFileHeader = model.SegmenterFileHeader;
+type RunOptions = train.RunOptions;
+type TrainerCheckpoint = train.Checkpoint;
+type LogRecord = train.LogRecord;
+type TrainerStore = train.TrainerStore;
 
 export interface TrainHooks {
   onRecord: (record: LogRecord) => void;

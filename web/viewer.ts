@@ -6,9 +6,11 @@
 // one pixel per voxel; CSS scales it to the voxels' true size in mm, so the image and its overlay
 // keep the voxel spacing in every view.
 
-import { classColour } from '../src/infer/overlay.js';
+import { infer } from '../src/index.js';
 import { VIEW_NAMES, viewAxes, voxelSizes, type ViewAxes, type ViewName } from './orientation.js';
 import type { ImageSummary } from './protocol.js';
+
+const { classColour } = infer;
 
 export interface ViewElements {
   canvas: HTMLCanvasElement;

@@ -2,12 +2,14 @@
 // reader (once per File), their channels joined in order by loadCase as `transseg predict` does,
 // and the channel count checked against the model with the command line's own message.
 
-import { fileStem } from '../src/data/dataset.js';
-import { loadCase, type LoadedCase } from '../src/data/volume.js';
-import type { Affine } from '../src/io/affine.js';
-import { readNifti, type NiftiVolume } from '../src/io/nifti.js';
-import { channelMismatch } from '../src/infer/predict-file.js';
-import type { SegmenterFileHeader } from '../src/model/model-file.js';
+import { data, infer, io, loadCase, type LoadedCase, type model } from '../src/index.js';
+
+const { fileStem } = data;
+const { readNifti } = io;
+const { channelMismatch } = infer;
+type Affine = io.Affine;
+type NiftiVolume = io.NiftiVolume;
+type SegmenterFileHeader = model.SegmenterFileHeader;
 
 /** A chosen file and how messages name it (e.g. "FLAIR: case_0000.nii.gz"). */
 export interface NamedFile {

@@ -4,16 +4,12 @@
 // (web/segment.ts), and fine-tunes models with the library's trainer (web/training.ts). Messages:
 // web/protocol.ts.
 
-import { noGrad } from '../src/autograd/tape.js';
-import type { DeviceOptions } from '../src/gpu/device.js';
-import type { Gpu } from '../src/gpu/gpu.js';
-import type { LoadedSegmenter } from '../src/checkpoint/segmenter-file.js';
-import { scope } from '../src/tensor/scope.js';
-import { Tensor } from '../src/tensor/tensor.js';
-import { quantile } from '../src/evaluation/metrics.js';
+import { evaluation, noGrad, scope, Tensor, type DeviceOptions, type Gpu, type LoadedSegmenter } from '../src/index.js';
 import { startGpu } from './gpu-status.js';
 import { openModel } from './model.js';
 import type { Answers, Control, Event, ImageSummary, Reply, Request } from './protocol.js';
+
+const { quantile } = evaluation;
 import { forgetRun, saveRunStart, savedCheckpoint, savedChoice } from './run-db.js';
 import { segment } from './segment.js';
 import { trainInWorker, type TrainHooks } from './training.js';

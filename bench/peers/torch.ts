@@ -5,10 +5,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { UPERNET_FEATURE_INDICES } from '../../src/model/decoders/upernet.js';
+import { model } from '../../src/index.js';
 import type { BenchCase } from '../cases.js';
 import { CLASSES, modelConfig } from '../models.js';
 import type { TimingPolicy } from '../timing.js';
+
+const { UPERNET_FEATURE_INDICES } = model;
 
 export interface PeerSamples {
   firstMs: number;

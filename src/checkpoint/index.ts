@@ -4,3 +4,11 @@ export { adaptCheckpoint, type AdaptOptions, type AdaptedCheckpoint } from './ad
 export { canonicalShapes, checkComplete } from './canonical.js';
 export { CHECKPOINT_FORMATS, detectFormat, isCheckpointFormat, type CheckpointFormat } from './detect.js';
 export type { MappingEntry } from './mapping.js';
+// A trained segmenter's model file (ours, or the authors' PyTorch layout) → a ready Segmenter.
+export { segmenterFromFile, segmenterFileContents, type LoadedSegmenter } from './segmenter-file.js';
+export {
+  importTranssegTorch, exportTranssegTorch, isTranssegTorchLayout, TRANSSEG_TORCH_FORMAT, type ImportedSegmenter,
+} from './transseg-torch.js';
+export {
+  parseHubReference, isHubReference, hubSettings, HUB_PREFIX, DEFAULT_HUB_FILE, type HubReference, type HubSettings,
+} from './hub-config.js';

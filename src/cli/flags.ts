@@ -1,7 +1,6 @@
 // Parsing of the flag values several commands share; every error names the command and the flag.
 
 import type { LabelRemap } from '../data/dataset.js';
-import { INTENSITY_PRESETS, type IntensitySpec } from '../data/intensity.js';
 
 export function required<T>(value: T | undefined, flag: string, command: string): T {
   if (value === undefined) throw new Error(`${command}: --${flag} is required`);
@@ -27,10 +26,3 @@ export function parseRemap(text: string, command: string): LabelRemap {
 }
 
 /** `ct` (or another preset of src/data/intensity.ts), `clip:MIN,MAX`, `zscore` or `none`. */
-export function parseIntensity(text: string, command: string): IntensitySpec {
-  if (Object.hasOwn(INTENSITY_PRESETS, text)) return INTENSITY_PRESETS[text];
-  if (text === 'zscore' || text === 'none') return { kind: text };
-  const m = /^clip:(-?[\d.e+]+),(-?[\d.e+]+)$/.exec(text);
-  if (m && Number(m[1]) < Number(m[2])) return { kind: 'clip', aMin: Number(m[1]), aMax: Number(m[2]) };
-  throw new Error(`${command}: --intensity must be a preset (${Object.keys(INTENSITY_PRESETS).join(', ')}), clip:MIN,MAX, zscore or none; got '${text}'`);
-}

@@ -7,7 +7,8 @@ import type { Connectivity, PostProcessing } from '../model/model-file.js';
 import { DEFAULT_SETTINGS, type LossKind } from '../train/trainer.js';
 import { defineCommand, parseFlags } from './flag-table.js';
 import { readModelJson } from './checkpoint-options.js';
-import { parseIntensity, parseRemap, required } from './flags.js';
+import { parseIntensity } from '../data/intensity.js';
+import { parseRemap, required } from './flags.js';
 import { downloadProgress, ProgressLine } from './progress.js';
 
 const S = DEFAULT_SETTINGS;

@@ -98,3 +98,12 @@ export const INTENSITY_PRESETS: Readonly<Record<string, IntensitySpec>> = {
   spleen: CT,
   colon: CT,
 };
+
+/** An intensity spec as `--intensity` writes it: a preset name, clip:MIN,MAX, zscore or none; errors start with `command`. */
+export function parseIntensity(text: string, command: string): IntensitySpec {
+  if (Object.hasOwn(INTENSITY_PRESETS, text)) return INTENSITY_PRESETS[text];
+  if (text === 'zscore' || text === 'none') return { kind: text };
+  const m = /^clip:(-?[\d.e+]+),(-?[\d.e+]+)$/.exec(text);
+  if (m && Number(m[1]) < Number(m[2])) return { kind: 'clip', aMin: Number(m[1]), aMax: Number(m[2]) };
+  throw new Error(`${command}: --intensity must be a preset (${Object.keys(INTENSITY_PRESETS).join(', ')}), clip:MIN,MAX, zscore or none; got '${text}'`);
+}

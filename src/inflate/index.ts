@@ -4,3 +4,4 @@ export { toGrayAndSpread, inflateDepth, inflatePatchEmbed, linearPatchToConv, ty
 export { resizePositionEmbedding, type PositionResizeMode, type PositionResizeOptions } from './position-embedding.js';
 export { geometricRatio, resizeRelativePositionBias } from './relative-position.js';
 export { cubicSplineWeights } from './spline.js';
+export { inflateCheckpoint, type InflateOptions, type InflatedEncoder } from './checkpoint.js';

@@ -33,15 +33,20 @@ function typescriptFiles(dir: string): string[] {
   });
 }
 
-/** The relative specifiers a file imports. */
-export function importSpecifiers(source: string): string[] {
+/** Every specifier a file imports: relative ones, packages, `node:` modules. */
+export function moduleSpecifiers(source: string): string[] {
   const found: string[] = [];
   for (const re of [STATIC, BARE, DYNAMIC]) for (const m of source.matchAll(re)) found.push(m[1]);
-  return found.filter((s) => s.startsWith('.'));
+  return found;
+}
+
+/** The relative specifiers a file imports. */
+export function importSpecifiers(source: string): string[] {
+  return moduleSpecifiers(source).filter((s) => s.startsWith('.'));
 }
 
 /** `./x.js` → x.ts (or x/index.ts), as tsc's NodeNext resolution does; null when nothing is there. */
-function resolveSpecifier(fromFile: string, specifier: string): string | null {
+export function resolveSpecifier(fromFile: string, specifier: string): string | null {
   const base = resolve(dirname(fromFile), specifier);
   for (const candidate of [base.replace(/\.js$/, '.ts'), base, `${base}.ts`, join(base, 'index.ts')]) {
     if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;

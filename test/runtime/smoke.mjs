@@ -2,11 +2,11 @@
 // get a device, check one matmul and one backward against hand-computed values, release the
 // device, and exit on its own. Also the checked gunzip (src/io/gunzip.ts) NIfTI files go through:
 // a stream from the runtime's own CompressionStream, and the refusal of a damaged CRC32. Prints the plain 'N passed, N failed' closing line.
-import { Gpu } from '../../dist/src/gpu/gpu.js';
-import { Tensor } from '../../dist/src/tensor/tensor.js';
-import { matmul } from '../../dist/src/ops/matmul.js';
-import { backward } from '../../dist/src/autograd/tape.js';
+// The GPU part goes through the package's main entry, so each runtime also loads all of it.
+import { Gpu, Tensor, backward, ops } from '../../dist/src/index.js';
 import { gunzip } from '../../dist/src/io/gunzip.js';
+
+const { matmul } = ops;
 
 const runtime = typeof Deno !== 'undefined' ? 'deno' : typeof Bun !== 'undefined' ? 'bun' : 'node';
 let passed = 0;
