@@ -9,27 +9,34 @@ export interface AttentionShape {
   Dh: number;
 }
 
+/** Row i of softmax(scale·q·kᵀ + bias) for head-batch bh, written into `p`. */
+function probabilityRow(q: Float64Array, k: Float64Array, { H, T, Dh }: AttentionShape, bh: number, i: number, scale: number, bias: Float64Array | undefined, p: Float64Array): void {
+  const base = bh * T * Dh;
+  const h = bh % H;
+  let max = -Infinity;
+  for (let j = 0; j < T; j++) {
+    let qk = 0;
+    for (let d = 0; d < Dh; d++) qk += q[base + i * Dh + d] * k[base + j * Dh + d];
+    p[j] = scale * qk + (bias ? bias[(h * T + i) * T + j] : 0);
+    max = Math.max(max, p[j]);
+  }
+  let sum = 0;
+  for (let j = 0; j < T; j++) sum += (p[j] = Math.exp(p[j] - max));
+  for (let j = 0; j < T; j++) p[j] /= sum;
+}
+
 /** Naive f64 attention: softmax over the full row of logits, then the weighted sum of v. */
-export function attentionRef(xs: Float64Array[], { B, H, T, Dh }: AttentionShape, scale: number, bias?: Float64Array): Float64Array {
+export function attentionRef(xs: Float64Array[], shape: AttentionShape, scale: number, bias?: Float64Array): Float64Array {
+  const { B, H, T, Dh } = shape;
   const [q, k, v] = xs;
   const out = new Float64Array(B * H * T * Dh);
-  const s = new Float64Array(T);
+  const p = new Float64Array(T);
   for (let bh = 0; bh < B * H; bh++) {
     const base = bh * T * Dh;
-    const h = bh % H;
     for (let i = 0; i < T; i++) {
-      let max = -Infinity;
+      probabilityRow(q, k, shape, bh, i, scale, bias, p);
       for (let j = 0; j < T; j++) {
-        let qk = 0;
-        for (let d = 0; d < Dh; d++) qk += q[base + i * Dh + d] * k[base + j * Dh + d];
-        s[j] = scale * qk + (bias ? bias[(h * T + i) * T + j] : 0);
-        max = Math.max(max, s[j]);
-      }
-      let sum = 0;
-      for (let j = 0; j < T; j++) sum += (s[j] = Math.exp(s[j] - max));
-      for (let j = 0; j < T; j++) {
-        const pj = s[j] / sum;
-        for (let d = 0; d < Dh; d++) out[base + i * Dh + d] += pj * v[base + j * Dh + d];
+        for (let d = 0; d < Dh; d++) out[base + i * Dh + d] += p[j] * v[base + j * Dh + d];
       }
     }
   }
@@ -37,7 +44,8 @@ export function attentionRef(xs: Float64Array[], { B, H, T, Dh }: AttentionShape
 }
 
 /** The analytic f64 gradients of sum(attention(q, k, v) ∘ g), for shapes too large for finite differences. */
-export function attentionGradRef(xs: Float64Array[], g: ArrayLike<number>, { B, H, T, Dh }: AttentionShape, scale: number, bias?: Float64Array) {
+export function attentionGradRef(xs: Float64Array[], g: ArrayLike<number>, shape: AttentionShape, scale: number, bias?: Float64Array) {
+  const { B, H, T, Dh } = shape;
   const [q, k, v] = xs;
   const dq = new Float64Array(q.length);
   const dk = new Float64Array(q.length);
@@ -49,22 +57,14 @@ export function attentionGradRef(xs: Float64Array[], g: ArrayLike<number>, { B, 
     const base = bh * T * Dh;
     const h = bh % H;
     for (let i = 0; i < T; i++) {
-      let max = -Infinity;
+      probabilityRow(q, k, shape, bh, i, scale, bias, p);
       for (let j = 0; j < T; j++) {
-        let qk = 0;
         let gv = 0;
-        for (let d = 0; d < Dh; d++) {
-          qk += q[base + i * Dh + d] * k[base + j * Dh + d];
-          gv += g[base + i * Dh + d] * v[base + j * Dh + d];
-        }
-        p[j] = scale * qk + (bias ? bias[(h * T + i) * T + j] : 0);
+        for (let d = 0; d < Dh; d++) gv += g[base + i * Dh + d] * v[base + j * Dh + d];
         dp[j] = gv;
-        max = Math.max(max, p[j]);
       }
-      let sum = 0;
-      for (let j = 0; j < T; j++) sum += (p[j] = Math.exp(p[j] - max));
       let D = 0;
-      for (let j = 0; j < T; j++) D += (p[j] /= sum) * dp[j];
+      for (let j = 0; j < T; j++) D += p[j] * dp[j];
       for (let j = 0; j < T; j++) {
         const ds = p[j] * (dp[j] - D);
         dBias[(h * T + i) * T + j] += ds;
