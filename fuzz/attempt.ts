@@ -53,10 +53,16 @@ function readModel(bytes: Uint8Array, name: string, gpu: Gpu): string | null {
   const header = readModelFileHeader(file.metadata, name, file.tensors);
   if (header?.kind !== 'segmenter') return null;
   const before = gpu.memory().liveBuffers;
-  const { model } = segmenterFromFile(gpu, file, name);
-  model.dispose();
+  let refusal: unknown = null;
+  try {
+    segmenterFromFile(gpu, file, name).model.dispose();
+  } catch (e) {
+    refusal = e; // a refused file must leave no buffer behind either
+  }
   const after = gpu.memory().liveBuffers;
-  return after === before ? null : `${after - before} GPU buffers left live`;
+  if (after !== before) return `${after - before} GPU buffers left live`;
+  if (refusal) throw refusal;
+  return null;
 }
 
 /** Mutates a sample: what was done, the file name errors must carry, and the read to run. */

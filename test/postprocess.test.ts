@@ -94,13 +94,14 @@ describe('postProcess', () => {
       const v = volume(dims);
       box(v, [0, 3], [0, 3], [0, 3], 1); // class 1, 27 voxels
       box(v, [3, 5], [0, 3], [0, 3], 2); // class 2, 18 voxels, touching class 1
-      box(v, [8, 10], [6, 8], [4, 6], 2); // class 2, 8 voxels, apart
+      box(v, [8, 10], [4, 8], [1, 6], 2); // class 2, 40 voxels, apart: the largest of class 2, not of the foreground
       v.set(9, 0, 0, 1); // class 1, 1 voxel, apart
       return v;
     };
     const classes = make();
     postProcess(classes.data, dims, { largestComponent: 'classes' });
-    expect([count(classes.data, 1), count(classes.data, 2)]).toEqual([27, 18]);
+    expect([count(classes.data, 1), count(classes.data, 2)]).toEqual([27, 40]);
+    expect(classes.at(4, 0, 0)).toBe(0); // the touching class-2 block is not class 2's largest
     const foreground = make();
     postProcess(foreground.data, dims, { largestComponent: 'foreground' });
     expect([count(foreground.data, 1), count(foreground.data, 2)]).toEqual([27, 18]); // the touching pair is one component

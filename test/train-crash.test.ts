@@ -179,6 +179,9 @@ beforeAll(async () => {
 describe('train: killed at any point, --resume gives the uninterrupted run bit for bit', () => {
   it('resumes exactly at every kill point', async () => {
     expect(killPoints.length).toBeGreaterThanOrEqual(20);
+    // Kill point k copies the folder before operation k (1-based); the commit is the rename onto checkpoint.json.
+    const firstCommit = operations.findIndex((op) => op.startsWith('rename ') && op.endsWith('checkpoint.json')) + 1;
+    expect(firstCommit).toBeGreaterThan(0);
         const failures: string[] = [];
     for (const k of killPoints) {
       const what = `kill point ${k} (${operations[k - 1].replace(dir, '')})`;
@@ -189,6 +192,8 @@ describe('train: killed at any point, --resume gives the uninterrupted run bit f
       try {
         weights = await train({ ...(await readRunOptions(out)), out, resume: true });
       } catch (e) {
+        // Only a kill before the first commit of checkpoint.json may leave no checkpoint.
+        expect(k, `${what}: resume refused after checkpoint.json was committed`).toBeLessThanOrEqual(firstCommit);
         expect((e as Error).message, what).toMatch(/holds no run to resume|has no checkpoint \(no checkpoint\.json\): the run stopped before its first one/);
         weights = await train({ ...options(out), force: true });
       }

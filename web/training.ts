@@ -11,7 +11,7 @@ const { channelCount, fileStem, parseDatasetJson, validateDataset, parseIntensit
 const { readNifti, parseSafetensors, serializeSafetensors } = io;
 const { readModelFileHeader } = model;
 const { segmenterFileContents } = checkpoint;
-const { setUpRun } = train;
+const { setUpRun, validationsLeft } = train;
 type Dataset = data.Dataset;
 type VolumeReader = data.VolumeReader;
 type NiftiVolume = io.NiftiVolume;
@@ -149,8 +149,8 @@ class Eta {
 
   left(step: number, steps: number): number {
     if (this.recent.length === 0) return NaN;
-    const checkpoints = Math.floor(steps / this.every) - Math.floor(step / this.every) + (steps % this.every === 0 ? 0 : 1);
-    return (steps - step) * this.mean() + checkpoints * this.checkpointSeconds;
+    // The checkpoints after the one `step` may have made: the trainer's count for the next step.
+    return (steps - step) * this.mean() + validationsLeft(step + 1, steps, this.every) * this.checkpointSeconds;
   }
 }
 

@@ -10,7 +10,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Gpu } from '../gpu/gpu.js';
 import { writeFileAtomically } from '../io/atomic-write.js';
-import { readSafetensorsFile } from '../io/safetensors-node.js';
+import { resolveWeights } from '../checkpoint/hub-node.js';
+import { readSafetensorsHeader } from '../io/safetensors-node.js';
 import { readModelFileHeader } from '../model/model-file.js';
 import { prepareRun, type RunOptions } from '../train/setup-node.js';
 import type { Progress } from '../train/trainer.js';
@@ -58,10 +59,10 @@ export interface AblationOptions {
 export const ABLATION_METRIC = 'mean foreground Dice (the paper\'s global Dice over all validation slices, averaged over foreground classes)';
 
 /** The 2-D checkpoint every setting starts from; an inflated encoder cannot serve all four. */
-async function checkWeights(path: string | undefined): Promise<string> {
+async function checkWeights(path: string | undefined, offline: boolean | undefined): Promise<string> {
   if (!path) throw new Error('ablation: --weights (a 2-D checkpoint) is required: three of the settings are pre-trained, and w/o T&D takes its architecture');
-  const file = await readSafetensorsFile(path);
-  if (readModelFileHeader(file.metadata, path)) {
+  const { path: local } = await resolveWeights(path, { offline }); // hf: references too, as train takes them
+  if (readModelFileHeader((await readSafetensorsHeader(local)).metadata, path)) {
     throw new Error(`ablation: --weights ${path} is one of our model files; give the 2-D checkpoint it came from (the settings inflate it with centering, with inflation, and not at all)`);
   }
   return path;
@@ -69,13 +70,13 @@ async function checkWeights(path: string | undefined): Promise<string> {
 
 export async function runAblation(gpu: Gpu, o: AblationOptions): Promise<AblationResult> {
   if (o.seeds.length === 0 || o.settings.length === 0) throw new Error('ablation: need at least one seed and one setting');
-  const weights = await checkWeights(o.base.weights);
+  const weights = await checkWeights(o.base.weights, o.base.offline);
   await mkdir(join(o.out, 'runs'), { recursive: true });
   const runs: AblationRun[] = [];
   let classes: string[] = [];
   let validationCases: string[] = [];
   const total = o.settings.length * o.seeds.length;
-  // Seed-major order: an interrupted ablation leaves whole pairs behind.
+  // Seed-major order: the runs of one seed (a pair across settings) finish together.
   for (const seed of o.seeds) {
     for (const setting of o.settings) {
       o.onRun?.(runs.length, total, setting, seed);

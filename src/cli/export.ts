@@ -3,6 +3,7 @@
 // (load_state_dict(strict=True); see docs/checkpoints.md).
 
 import { exportTranssegTorch, TRANSSEG_TORCH_FORMAT } from '../checkpoint/transseg-torch.js';
+import { fileSystemError } from '../io/file-errors.js';
 import { readSafetensorsFile, writeSafetensorsFile } from '../io/safetensors-node.js';
 import { readModelFileHeader } from '../model/model-file.js';
 import { defineCommand, parseFlags } from './flag-table.js';
@@ -30,14 +31,14 @@ export async function exportModel(argv: string[]): Promise<string> {
     throw new Error(`export: --format must be one of ${EXPORT_FORMATS.join(', ')}; got '${values.format}'`);
   }
   if (!out.endsWith('.safetensors')) throw new Error(`export: --out ${out} must end in .safetensors`);
-  const file = await readSafetensorsFile(path);
+  const file = await readSafetensorsFile(path).catch((e) => { throw fileSystemError(e, path, 'read --model'); });
   const header = readModelFileHeader(file.metadata, path);
   if (header?.kind !== 'segmenter') {
     throw new Error(`export: --model ${path} is not a trained segmenter (expected a file written by \`transseg train\`)`);
   }
   const { tensors, metadata } = exportTranssegTorch(header, file.tensors, `export: --model ${path}`);
   await writeSafetensorsFile(out, tensors, metadata);
-  const hyper = JSON.parse(metadata.hyper_parameters) as { decoder: string; img_size: number[] };
+  const size = [...header.encoder.imageSize, header.encoder.depthSlices].join('×');
   return `wrote ${out}: ${tensors.length} tensors, the state_dict of TransSeg's SegmentationModel ` +
-    `(encoder beit, decoder ${hyper.decoder}, img_size ${hyper.img_size.join('×')}); its hyper_parameters are in __metadata__`;
+    `(encoder beit, decoder ${header.segmenter.decoder ?? 'upernet'}, img_size ${size}); its hyper_parameters are in __metadata__`;
 }

@@ -5,7 +5,7 @@ import { fileSystemError } from '../io/file-errors.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import { describeConfig } from '../checkpoint/canonical.js';
 import { readModelFileHeader } from '../model/model-file.js';
-import { loadCheckpointFile } from '../checkpoint/load.js';
+import { adaptCheckpoint } from '../checkpoint/adapters.js';
 import { importTranssegTorch, isTranssegTorchLayout, TRANSSEG_TORCH_FORMAT } from '../checkpoint/transseg-torch.js';
 import { CHECKPOINT_FLAGS, resolveCheckpointFlags } from './checkpoint-options.js';
 import { defineCommand, parseFlags } from './flag-table.js';
@@ -48,7 +48,7 @@ export async function inspect(argv: string[]): Promise<string> {
   const authors = isTranssegTorchLayout(file.tensors.keys()) ? importTranssegTorch(file, weights) : null;
   const adapted = authors
     ? { format: TRANSSEG_TORCH_FORMAT, config: authors.header.encoder, tensors: authors.tensors, mapping: authors.mapping }
-    : await loadCheckpointFile(path, options);
+    : adaptCheckpoint(file, { ...options, fileName: path }); // the file is read once
   const report = {
     file: weights,
     format: adapted.format,

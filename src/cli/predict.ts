@@ -38,7 +38,7 @@ import type { Affine } from '../io/affine.js';
 import { writeFileAtomically } from '../io/atomic-write.js';
 import { readNiftiFile, writeNiftiFile } from '../io/nifti-node.js';
 import type { NiftiVolume } from '../io/nifti.js';
-import { readSafetensorsFile } from '../io/safetensors-node.js';
+import { readSafetensorsFile, readSafetensorsHeader } from '../io/safetensors-node.js';
 import type { SafetensorsFile } from '../io/safetensors.js';
 import { mostForegroundSlices, overlayFigureSvg, overlayPng, overlayScale, radiologicalView } from '../infer/overlay.js';
 import { channelMismatch, labelDatatype, predictCase } from '../infer/predict-file.js';
@@ -145,8 +145,9 @@ async function modalityPatterns(flag: string | undefined, modelPath: string): Pr
     if (patterns.some((p) => p.trim() === '')) throw new Error(`predict: --modalities ${flag}: an empty pattern in the comma-separated list`);
     return patterns.map((p) => p.trim());
   }
-  const header = readModelFileHeader((await readSafetensorsFile(modelPath)).metadata, modelPath);
-  if (header?.kind !== 'segmenter') throw new Error(`predict: --model ${modelPath} is not a trained segmenter`);
+  const header = readModelFileHeader((await readSafetensorsHeader(modelPath)).metadata, modelPath); // the metadata only
+  if (header === null) throw new Error(`predict: --model ${modelPath} records no modality names (the authors' PyTorch files do not): give --modalities`);
+  if (header.kind !== 'segmenter') throw new Error(`predict: --model ${modelPath} is not a trained segmenter`);
   return header.modalities;
 }
 

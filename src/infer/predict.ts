@@ -86,7 +86,7 @@ export async function predictVolume(
   const prediction = await predictCropped(model, volume, options);
   const p = options.postprocess;
   if (p) {
-    const mask = p.maskNonzero ? nonzeroMask(intensityTransform(options.intensity)(volume.image, volume.channels), volume.channels) : undefined;
+    const mask = p.maskNonzero ? nonzeroMask(volume.image, volume.channels) : undefined; // the input as read: 0 outside the brain of skull-stripped MRI
     postProcess(prediction.labels, volume.dims, p, mask);
   }
   return prediction;

@@ -3,7 +3,7 @@
 // browsers (synchronous, no Node API).
 //
 // Why our own and not a library or DecompressionStream('gzip'):
-// - fflate's gunzipSync (what nifti-reader-js calls) checks neither the CRC32 nor ISIZE of a
+// - fflate's gunzipSync (what nifti-reader-js, on the design card, calls) checks neither the CRC32 nor ISIZE of a
 //   member, allocates whatever the ISIZE trailer claims (a 143-byte file reserves 4 GiB) and reads
 //   only the first member; its streaming Gunzip checks no trailer either.
 // - DecompressionStream is asynchronous (readNifti is synchronous and used by the CLI, the web

@@ -24,7 +24,7 @@
 //   inflated with its output capped at what the header describes, every member's CRC32 and ISIZE
 //   checked; multi-member streams (e.g. BGZF) are read whole.
 //
-// Why the header is parsed here and not by nifti-reader-js (a dependency, issue 14): its
+// Why the header is parsed here and not by nifti-reader-js (on the design card, no longer a dependency): its
 // readHeader (0.8.0) (1) recognises only files with a magic string, so Analyze 7.5 is out;
 // (2) keeps srow_x/y/z only when sform_code > qform_code (it stores one chosen affine), while
 // writing a prediction in the input's geometry needs both; (3) reads NIfTI-2's 64-bit fields in
@@ -36,6 +36,12 @@
 
 import { niftiAffine, sformAffine, spmOriginAffine, type Affine } from './affine.js';
 import { gunzip, gunzipPrefix, isGzip } from './gunzip.js';
+
+/**
+ * Bytes a gzipped file may hold past the voxels its header describes: an uncompressed file may have
+ * trailing bytes (nibabel reads both), so a .gz may too, within a bound that keeps the cap meaningful.
+ */
+const TRAILING_BYTES = 1 << 20;
 
 /** The scalar datatypes read here, with their NIfTI codes and sizes. */
 export const NIFTI_DATATYPES = {
@@ -379,16 +385,16 @@ export function readNifti(bytes: Uint8Array, fileName: string, companion?: Uint8
   const affine = checkedAffine(h, fileName);
   const count = dims.reduce((a, b) => a * b, 1);
   const dataEnd = h.voxOffset + count * NIFTI_DATATYPES[type].bytes;
-  const described = `what the header describes (vox_offset ${h.voxOffset} + ${count} voxels of ${type})`;
+  const described = `what the header describes (vox_offset ${h.voxOffset} + ${count} voxels of ${type}) and 1 MiB after it`;
   let source: Uint8Array;
   let sourceName = fileName;
   if (h.pair) {
     if (!companion) throw fail(fileName, 'this header keeps its voxels in a separate .img file: pass that file as `companion`');
     if (isGzip(bytes)) gunzip(bytes, fileName, MAX_HEADER_FILE_BYTES, 'more than a header and its extensions hold'); // integrity
     sourceName = `${fileName.replace(/\.hdr(\.gz)?$/i, '')}.img (the voxels of ${fileName})`;
-    source = isGzip(companion) ? gunzip(companion, sourceName, dataEnd, described) : companion;
+    source = isGzip(companion) ? gunzip(companion, sourceName, dataEnd + TRAILING_BYTES, described) : companion;
   } else {
-    source = isGzip(bytes) ? gunzip(bytes, fileName, dataEnd, described) : bytes;
+    source = isGzip(bytes) ? gunzip(bytes, fileName, dataEnd + TRAILING_BYTES, described) : bytes;
   }
   const data = decodeVoxels(source, sourceName, h, type, count, fileName);
   const rank = Math.max(3, h.dim[0]);

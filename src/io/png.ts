@@ -5,6 +5,8 @@
 // Decodes every non-interlaced PNG: grey, grey+alpha, RGB, RGBA and palette images at every bit
 // depth. Interlaced (Adam7) images are refused with a clear message.
 
+import { crc32 } from './gunzip.js';
+
 export interface Image {
   width: number;
   height: number;
@@ -127,16 +129,6 @@ export async function decodePng(bytes: Uint8Array, fileName: string): Promise<Im
     }
   }
   return { width, height, channels, data };
-}
-
-/** CRC-32 (ISO 3309) of a chunk's type and data, as PNG requires. */
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 function chunk(type: string, data: Uint8Array): Uint8Array {

@@ -32,7 +32,7 @@ export interface PostProcessing {
   largestComponent?: 'classes' | 'foreground';
   /** Foreground components with fewer voxels than this become background. */
   minIslandVoxels?: number;
-  /** Only where the model's input (after the intensity transform) is nonzero in some channel. */
+  /** Only where the input volume, as read, is nonzero in some channel. */
   maskNonzero?: boolean;
   /** Neighbourhood of a voxel for the two rules above; 26 when absent. */
   connectivity?: Connectivity;

@@ -7,4 +7,5 @@ export {
   type Progress, type Validation, type ValidationProgress,
 } from './trainer.js';
 export { curvesSvg, type Curves } from './plot.js';
+export { validationsLeft } from './rate.js';
 export { setUpRun, type RunOptions, type RunInputs, type ResumePoint, type PreparedRun } from './setup.js';

@@ -34,7 +34,7 @@ export class SlicePolicy {
     if (!(foregroundFraction >= 0 && foregroundFraction <= 1)) throw new Error(`train: foregroundFraction must be in [0, 1], got ${foregroundFraction}`);
     this.slices = cases.flatMap((c, i) => Array.from({ length: c.dims[2] }, (_, k) => [i, k] as [number, number]));
     let total = 0;
-    cases.forEach((c, i) => {
+    if (foregroundFraction > 0) cases.forEach((c, i) => {
       const plane = c.dims[0] * c.dims[1];
       for (let k = 0; k < c.dims[2]; k++) {
         let count = 0;
