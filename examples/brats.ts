@@ -20,7 +20,7 @@ import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { model } from '../src/index.js';
-import { caseFolders, readSafetensorsFile, runCommand, type EvaluateReportFile } from '../src/node.js';
+import { caseFolders, readSafetensorsHeader, runCommand, type EvaluateReportFile } from '../src/node.js';
 
 const { readModelFileHeader } = model;
 
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
   const rates = trainRecords.map((m) => Number(m.stepsPerSecond)).filter(Number.isFinite);
   const meanRate = rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : NaN;
   const total = (performance.now() - started) / 1000;
-  const chosen = readModelFileHeader((await readSafetensorsFile(model)).metadata, model);
+  const chosen = readModelFileHeader((await readSafetensorsHeader(model)).metadata, model);
   const chosenStep = chosen?.provenance.step ?? '?';
 
   const report = [
