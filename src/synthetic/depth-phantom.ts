@@ -9,6 +9,7 @@
 //
 // Layout: NIfTI order, x fastest: voxel (i, j, k) is at i + X·(j + Y·k).
 
+import { connectedComponents } from '../infer/postprocess.js';
 import { rng } from '../util/random.js';
 import type { Phantom, Vec3 } from './phantom.js';
 import type { SliceSource } from './pretrain2d.js';
@@ -166,27 +167,9 @@ const MIN_DISC_PIXELS = 4;
 export function countDiscs(label: Float32Array, dims: readonly [number, number, number], k: number): number {
   const [X, Y] = dims;
   const plane = label.subarray(k * X * Y, (k + 1) * X * Y);
-  const seen = new Uint8Array(X * Y);
-  let count = 0;
-  for (let start = 0; start < X * Y; start++) {
-    if (plane[start] === 0 || seen[start]) continue;
-    let size = 0;
-    const stack = [start];
-    seen[start] = 1;
-    while (stack.length) {
-      const i = stack.pop()!;
-      size++;
-      const [x, y] = [i % X, Math.floor(i / X)];
-      for (const [nx, ny] of [[x - 1, y], [x + 1, y], [x, y - 1], [x, y + 1]]) {
-        const n = nx + X * ny;
-        if (nx >= 0 && ny >= 0 && nx < X && ny < Y && plane[n] !== 0 && !seen[n]) {
-          seen[n] = 1;
-          stack.push(n);
-        }
-      }
-    }
-    if (size >= MIN_DISC_PIXELS) count++;
-  }
+  // Face neighbours of a one-slice volume are the 4 in-plane neighbours.
+  const { sizes } = connectedComponents([X, Y, 1], (i) => plane[i] !== 0, 6);
+  const count = sizes.filter((size, id) => id > 0 && size >= MIN_DISC_PIXELS).length;
   return Math.min(count, DISC_COUNT_CLASSES.length - 1);
 }
 
