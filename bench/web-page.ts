@@ -7,7 +7,8 @@
 //
 //   npm run build && node dist/bench/web-page.js [--out /tmp/transseg-web-bench] [--skip segment|train]
 //     [--slices N]   segment only the case's central N slices (a shorter run on a loaded machine)
-//     [--models minimal,vit-tiny] [--query '?kernels=gpu']   which models; the page's address query (docs/web.md)
+//     [--models minimal,vit-tiny] [--query 'kernels=gpu']   which models; the page's address query (docs/web.md)
+//     [--adapter swiftshader|llvmpipe]   the browser's WebGPU adapter (see ADAPTERS)
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -25,8 +26,16 @@ const predict = (argv: string[]) => runCommand('predict', argv);
 const train = (argv: string[]) => runCommand('train', argv);
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--no-sandbox', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+/**
+ * The browser's WebGPU adapter on a machine without a GPU (docs/web.md, "Without a GPU"): Chromium's
+ * own SwiftShader, or Dawn's OpenGL ES backend on ANGLE on Vulkan on Mesa's lavapipe (a
+ * compatibility-level adapter, which the page chooses by itself when it is there).
+ */
+const ADAPTERS = {
+  swiftshader: { args: ['--use-webgpu-adapter=swiftshader'], query: '' },
+  llvmpipe: { args: ['--use-angle=vulkan', '--use-webgpu-adapter=opengles'], query: '' },
+} as const;
 const BRATS = '../shared/data/pairs/brats/validation';
 const TRAIN_STEPS = 20;
 /** A small encoder for the fine-tuning run: 32² input, windows of 3 slices. */
@@ -94,18 +103,34 @@ async function waitFor(page: Page, seconds: string, message: string): Promise<nu
   return Number(value);
 }
 
+/** Downloads the page's labels to `pageFile` and says how many voxels differ from Node's. */
+async function compareLabels(page: Page, nodeFile: string, pageFile: string): Promise<string> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-labels')]);
+  await download.saveAs(pageFile);
+  const [node, browser] = await Promise.all([readNiftiFile(nodeFile), readNiftiFile(pageFile)]);
+  let differ = 0;
+  for (let i = 0; i < node.data.length; i++) if (node.data[i] !== browser.data[i]) differ++;
+  return `labels: ${differ} of ${node.data.length} voxels differ from Node's`;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { out: { type: 'string', default: '/tmp/transseg-web-bench' }, skip: { type: 'string' }, slices: { type: 'string' },
-    models: { type: 'string', default: 'minimal,vit-tiny' }, query: { type: 'string', default: '' } } });
+    models: { type: 'string', default: 'minimal,vit-tiny' }, query: { type: 'string', default: '' }, adapter: { type: 'string', default: 'swiftshader' } } });
+  const adapter = ADAPTERS[values.adapter as keyof typeof ADAPTERS];
+  if (!adapter) throw new Error(`--adapter: expected ${Object.keys(ADAPTERS).join(' or ')}; got '${values.adapter}'`);
+  const query = [values.query!.replace(/^\?/, ''), adapter.query].filter(Boolean).join('&');
+  const address = (url: string) => (query ? `${url}?${query}` : url);
   const out = values.out!;
   mkdirSync(out, { recursive: true });
   const gpu = await Gpu.create();
   const server = await startServer();
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...adapter.args] });
   const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-  const lines: string[] = [`Node: ${gpu.info.adapter.description || gpu.info.adapter.device} (Dawn); page: Chromium ${browser.version()} (${CHROMIUM_ARGS[1]})`];
+  const lines: string[] = [`Node: ${gpu.info.adapter.description || gpu.info.adapter.device} (Dawn); page: Chromium ${browser.version()} (${adapter.args.join(' ')}${query ? `, ?${query}` : ''})`];
   try {
-    await page.goto(server.url);
+    await page.goto(address(server.url));
+    await page.waitForFunction(() => !/Looking/.test(document.getElementById('adapter')!.textContent!), null, { timeout: 0 });
+    lines.push(`page: ${await page.textContent('#adapter')}`);
     if (values.skip !== 'segment') {
       const caseDir = join(BRATS, readdirSync(BRATS).sort()[0]);
       let images = ['Flair_subtrMeanDivStd.nii.gz', 'T1c_subtrMeanDivStd.nii.gz'].map((f) => join(caseDir, f));
@@ -117,7 +142,7 @@ async function main(): Promise<void> {
         const nodeStarted = performance.now();
         const summary = await predict(['--model', model, '--input', images.join(','), '--output', join(out, `node_seg_${kind}.nii.gz`)]);
         const nodeSeconds = (performance.now() - nodeStarted) / 1000;
-        await page.goto(server.url + values.query);
+        await page.goto(address(server.url));
         await page.setInputFiles('#model-file', model);
         await page.waitForFunction(() => document.getElementById('model-info')!.dataset.ready, null, { timeout: 0 });
         const warmUp = /compiled in ([\d.]+) s/.exec((await page.textContent('#model-info'))!)?.[1];
@@ -129,8 +154,9 @@ async function main(): Promise<void> {
         const pageSeconds = await waitFor(page, '#timing', '#message');
         const wall = (performance.now() - clicked) / 1000;
         await page.screenshot({ path: join(out, `brats-page-${kind}.png`), fullPage: true });
-        lines.push(`segment ${grid}×2 (${caseDir}) with the ${kind} 96² model${values.query ? ` (page ${values.query})` : ''}: node ${nodeSeconds.toFixed(1)} s (${summary.match(/in ([\d.]+) s/)?.[1]} s as predict reports), ` +
-          `page ${pageSeconds.toFixed(1)} s in the worker (${wall.toFixed(1)} s click to result; shaders compiled while loading in ${warmUp} s): ratio ${(pageSeconds / nodeSeconds).toFixed(2)}`);
+        const agreement = await compareLabels(page, join(out, `node_seg_${kind}.nii.gz`), join(out, `page_seg_${kind}.nii.gz`));
+        lines.push(`segment ${grid}×2 (${caseDir}) with the ${kind} 96² model: node ${nodeSeconds.toFixed(1)} s (${summary.match(/in ([\d.]+) s/)?.[1]} s as predict reports), ` +
+          `page ${pageSeconds.toFixed(1)} s in the worker (${wall.toFixed(1)} s click to result; shaders compiled while loading in ${warmUp} s): ratio ${(pageSeconds / nodeSeconds).toFixed(2)}; ${agreement}`);
         console.log(lines.at(-1));
       }
     }
