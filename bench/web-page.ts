@@ -8,10 +8,10 @@
 //   npm run build && node dist/bench/web-page.js [--out /tmp/transseg-web-bench] [--skip segment|train]
 //     [--slices N]   segment only the case's central N slices (a shorter run on a loaded machine)
 //     [--models minimal,vit-tiny] [--query 'kernels=gpu']   which models; the page's address query (docs/web.md)
-//     [--adapter swiftshader|llvmpipe]   the browser's WebGPU adapter (see ADAPTERS)
+//     [--adapter swiftshader|lavapipe|llvmpipe]   the browser's WebGPU adapter (see ADAPTERS)
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium, type Page } from 'playwright-core';
@@ -29,12 +29,14 @@ const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 /**
  * The browser's WebGPU adapter on a machine without a GPU (docs/web.md, "Without a GPU"): Chromium's
- * own SwiftShader, or Dawn's OpenGL ES backend on ANGLE on Vulkan on Mesa's lavapipe (a
- * compatibility-level adapter, which the page chooses by itself when it is there).
+ * own SwiftShader, or Dawn's OpenGL ES backend on ANGLE on Mesa: on its Vulkan driver (lavapipe) or
+ * on its OpenGL driver (llvmpipe). Those two are compatibility-level adapters, which the page
+ * chooses by itself when they are there.
  */
 const ADAPTERS = {
-  swiftshader: { args: ['--use-webgpu-adapter=swiftshader'], query: '' },
-  llvmpipe: { args: ['--use-angle=vulkan', '--use-webgpu-adapter=opengles'], query: '' },
+  swiftshader: ['--use-webgpu-adapter=swiftshader'],
+  lavapipe: ['--use-angle=vulkan', '--use-webgpu-adapter=opengles'],
+  llvmpipe: ['--use-angle=gl-egl', '--use-webgpu-adapter=opengles'],
 } as const;
 const BRATS = '../shared/data/pairs/brats/validation';
 const TRAIN_STEPS = 20;
@@ -103,6 +105,31 @@ async function waitFor(page: Page, seconds: string, message: string): Promise<nu
   return Number(value);
 }
 
+/** Notes the time of every step the page's progress text reports (its data-step), in the page. */
+async function recordStepTimes(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const text = document.getElementById('train-progress-text')!;
+    const times: [number, number][] = ((window as unknown as { stepTimes: [number, number][] }).stepTimes = [[0, performance.now()]]);
+    new MutationObserver(() => {
+      const step = Number(text.dataset.step);
+      if (step > times.at(-1)![0]) times.push([step, performance.now()]);
+    }).observe(text, { attributes: true, attributeFilter: ['data-step'] });
+  });
+}
+
+/** The page's first step (set-up and shader compilation included) and its mean plain step, steps 2–9. */
+async function pageStepTimes(page: Page): Promise<string> {
+  const times = await page.evaluate(() => (window as unknown as { stepTimes: [number, number][] }).stepTimes);
+  const at = (step: number) => times.find(([s]) => s === step)?.[1] ?? NaN;
+  return `${(at(9) - at(1)) / 8 | 0} ms (click to step 1: ${((at(1) - at(0)) / 1000).toFixed(1)} s)`;
+}
+
+/** Node's steps per second at step 9, as the trainer logs it (the recent steps, the first one excluded). */
+function nodeStepsPerSecond(metrics: string): number {
+  const records = readFileSync(metrics, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { kind: string; step: number; stepsPerSecond: number });
+  return records.find((r) => r.kind === 'train' && r.step === 9)!.stepsPerSecond;
+}
+
 /** Downloads the page's labels to `pageFile` and says how many voxels differ from Node's. */
 async function compareLabels(page: Page, nodeFile: string, pageFile: string): Promise<string> {
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-labels')]);
@@ -118,15 +145,15 @@ async function main(): Promise<void> {
     models: { type: 'string', default: 'minimal,vit-tiny' }, query: { type: 'string', default: '' }, adapter: { type: 'string', default: 'swiftshader' } } });
   const adapter = ADAPTERS[values.adapter as keyof typeof ADAPTERS];
   if (!adapter) throw new Error(`--adapter: expected ${Object.keys(ADAPTERS).join(' or ')}; got '${values.adapter}'`);
-  const query = [values.query!.replace(/^\?/, ''), adapter.query].filter(Boolean).join('&');
+  const query = values.query!.replace(/^\?/, '');
   const address = (url: string) => (query ? `${url}?${query}` : url);
   const out = values.out!;
   mkdirSync(out, { recursive: true });
   const gpu = await Gpu.create();
   const server = await startServer();
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...adapter.args] });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...adapter] });
   const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-  const lines: string[] = [`Node: ${gpu.info.adapter.description || gpu.info.adapter.device} (Dawn); page: Chromium ${browser.version()} (${adapter.args.join(' ')}${query ? `, ?${query}` : ''})`];
+  const lines: string[] = [`Node: ${gpu.info.adapter.description || gpu.info.adapter.device} (Dawn); page: Chromium ${browser.version()} (${adapter.join(' ')}${query ? `, ?${query}` : ''})`];
   try {
     await page.goto(address(server.url));
     await page.waitForFunction(() => !/Looking/.test(document.getElementById('adapter')!.textContent!), null, { timeout: 0 });
@@ -176,13 +203,16 @@ async function main(): Promise<void> {
       for (const [id, value] of Object.entries(settings)) await page.fill(`#train-${id}`, value);
       await page.fill('#train-steps', String(TRAIN_STEPS));
       await page.selectOption('#train-decoder', 'convtrans');
+      await recordStepTimes(page);
       const clicked = performance.now();
       await page.click('#train-start');
       const pageSeconds = await waitFor(page, '#train-download', '#train-message');
       const wall = (performance.now() - clicked) / 1000;
       await page.locator('#fine-tune').screenshot({ path: join(out, 'fine-tune-page.png') });
+      const nodeRate = nodeStepsPerSecond(join(out, 'train-node', 'metrics.jsonl'));
       lines.push(`fine-tune ${TRAIN_STEPS} steps (5 phantoms 48×48×16, 32² encoder E 32 depth 2, batch 4, 2 validations): ` +
-        `node ${nodeSeconds.toFixed(1)} s, page ${wall.toFixed(1)} s click to download (${pageSeconds.toFixed(1)} s of it training): ratio ${(wall / nodeSeconds).toFixed(2)}, both with set-up`);
+        `node ${nodeSeconds.toFixed(1)} s, page ${wall.toFixed(1)} s click to download (${pageSeconds.toFixed(1)} s of it training): ratio ${(wall / nodeSeconds).toFixed(2)}, both with set-up; ` +
+        `a plain step (steps 2–9): node ${(1000 / nodeRate).toFixed(0)} ms, page ${await pageStepTimes(page)}`);
       console.log(lines.at(-1));
     }
   } finally {
