@@ -8,13 +8,13 @@
 //   npm run build && node dist/bench/web-page.js [--out /tmp/transseg-web-bench] [--skip segment|train]
 //     [--slices N]   segment only the case's central N slices (a shorter run on a loaded machine)
 //     [--models minimal,vit-tiny] [--query 'kernels=gpu']   which models; the page's address query (docs/web.md)
-//     [--adapter swiftshader|lavapipe|llvmpipe]   the browser's WebGPU adapter (see ADAPTERS)
+//     [--adapter swiftshader,lavapipe,llvmpipe]   the browser's WebGPU adapters, each page run beside the same Node run (see ADAPTERS)
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { checkpoint, Gpu, model as models, PRESETS, Segmenter, VisionTransformer, type VitConfig } from '../src/index.js';
 import { readNiftiFile, runCommand, writeNiftiFile, writeSafetensorsFile } from '../src/node.js';
 import { writePhantomDataset } from '../src/synthetic/index.js';
@@ -140,24 +140,53 @@ async function compareLabels(page: Page, nodeFile: string, pageFile: string): Pr
   return `labels: ${differ} of ${node.data.length} voxels differ from Node's`;
 }
 
+interface BrowserPage { name: string; args: readonly string[]; browser: Browser; page: Page }
+
+/** Segments `images` with `model` in the page; the time the page reports, click to result, warm-up, and the label check. */
+async function segmentInPage(p: BrowserPage, url: string, model: string, images: string[], nodeLabels: string, out: string, kind: string): Promise<{ seconds: number; text: string }> {
+  const { page } = p;
+  await page.goto(url);
+  await page.setInputFiles('#model-file', model);
+  await page.waitForFunction(() => document.getElementById('model-info')!.dataset.ready, null, { timeout: 0 });
+  const warmUp = /compiled in ([\d.]+) s/.exec((await page.textContent('#model-info'))!)?.[1];
+  await page.setInputFiles('#modality-file-0', images[0]);
+  await page.setInputFiles('#modality-file-1', images[1]);
+  await page.waitForSelector('#run:enabled', { timeout: 0 });
+  const clicked = performance.now();
+  await page.click('#run');
+  const seconds = await waitFor(page, '#timing', '#message');
+  const wall = (performance.now() - clicked) / 1000;
+  await page.screenshot({ path: join(out, `brats-page-${kind}-${p.name}.png`), fullPage: true });
+  const agreement = await compareLabels(page, nodeLabels, join(out, `page_seg_${kind}_${p.name}.nii.gz`));
+  return { seconds, text: `${seconds.toFixed(1)} s in the worker (${wall.toFixed(1)} s click to result; shaders compiled while loading in ${warmUp} s); ${agreement}` };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { out: { type: 'string', default: '/tmp/transseg-web-bench' }, skip: { type: 'string' }, slices: { type: 'string' },
     models: { type: 'string', default: 'minimal,vit-tiny' }, query: { type: 'string', default: '' }, adapter: { type: 'string', default: 'swiftshader' } } });
-  const adapter = ADAPTERS[values.adapter as keyof typeof ADAPTERS];
-  if (!adapter) throw new Error(`--adapter: expected ${Object.keys(ADAPTERS).join(' or ')}; got '${values.adapter}'`);
+  const names = values.adapter!.split(',');
+  for (const name of names) {
+    if (!(name in ADAPTERS)) throw new Error(`--adapter: expected a list of ${Object.keys(ADAPTERS).join(', ')}; got '${name}'`);
+  }
   const query = values.query!.replace(/^\?/, '');
-  const address = (url: string) => (query ? `${url}?${query}` : url);
   const out = values.out!;
   mkdirSync(out, { recursive: true });
   const gpu = await Gpu.create();
   const server = await startServer();
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...adapter] });
-  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-  const lines: string[] = [`Node: ${gpu.info.adapter.description || gpu.info.adapter.device} (Dawn); page: Chromium ${browser.version()} (${adapter.join(' ')}${query ? `, ?${query}` : ''})`];
+  const url = query ? `${server.url}?${query}` : server.url;
+  const pages: BrowserPage[] = [];
+  const lines: string[] = [`Node: ${gpu.info.adapter.description || gpu.info.adapter.device} (Dawn)`];
   try {
-    await page.goto(address(server.url));
-    await page.waitForFunction(() => !/Looking/.test(document.getElementById('adapter')!.textContent!), null, { timeout: 0 });
-    lines.push(`page: ${await page.textContent('#adapter')}`);
+    for (const name of names) {
+      const args = ADAPTERS[name as keyof typeof ADAPTERS];
+      const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...args] });
+      const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+      pages.push({ name, args, browser, page });
+      await page.goto(url);
+      await page.waitForFunction(() => !/Looking/.test(document.getElementById('adapter')!.textContent!), null, { timeout: 0 });
+      lines.push(`page ${name}: Chromium ${browser.version()} ${args.join(' ')}${query ? `, ?${query}` : ''}: ${await page.textContent('#adapter')}`);
+      console.log(lines.at(-1));
+    }
     if (values.skip !== 'segment') {
       const caseDir = join(BRATS, readdirSync(BRATS).sort()[0]);
       let images = ['Flair_subtrMeanDivStd.nii.gz', 'T1c_subtrMeanDivStd.nii.gz'].map((f) => join(caseDir, f));
@@ -166,25 +195,17 @@ async function main(): Promise<void> {
       for (const kind of values.models!.split(',') as ('minimal' | 'vit-tiny')[]) {
         const model = join(out, `brats96-${kind}.safetensors`);
         await writeBratsModel(gpu, model, kind);
+        const nodeLabels = join(out, `node_seg_${kind}.nii.gz`);
         const nodeStarted = performance.now();
-        const summary = await predict(['--model', model, '--input', images.join(','), '--output', join(out, `node_seg_${kind}.nii.gz`)]);
+        const summary = await predict(['--model', model, '--input', images.join(','), '--output', nodeLabels]);
         const nodeSeconds = (performance.now() - nodeStarted) / 1000;
-        await page.goto(address(server.url));
-        await page.setInputFiles('#model-file', model);
-        await page.waitForFunction(() => document.getElementById('model-info')!.dataset.ready, null, { timeout: 0 });
-        const warmUp = /compiled in ([\d.]+) s/.exec((await page.textContent('#model-info'))!)?.[1];
-        await page.setInputFiles('#modality-file-0', images[0]);
-        await page.setInputFiles('#modality-file-1', images[1]);
-        await page.waitForSelector('#run:enabled', { timeout: 0 });
-        const clicked = performance.now();
-        await page.click('#run');
-        const pageSeconds = await waitFor(page, '#timing', '#message');
-        const wall = (performance.now() - clicked) / 1000;
-        await page.screenshot({ path: join(out, `brats-page-${kind}.png`), fullPage: true });
-        const agreement = await compareLabels(page, join(out, `node_seg_${kind}.nii.gz`), join(out, `page_seg_${kind}.nii.gz`));
-        lines.push(`segment ${grid}×2 (${caseDir}) with the ${kind} 96² model: node ${nodeSeconds.toFixed(1)} s (${summary.match(/in ([\d.]+) s/)?.[1]} s as predict reports), ` +
-          `page ${pageSeconds.toFixed(1)} s in the worker (${wall.toFixed(1)} s click to result; shaders compiled while loading in ${warmUp} s): ratio ${(pageSeconds / nodeSeconds).toFixed(2)}; ${agreement}`);
+        lines.push(`segment ${grid}×2 (${caseDir}) with the ${kind} 96² model: node ${nodeSeconds.toFixed(1)} s (${summary.match(/in ([\d.]+) s/)?.[1]} s as predict reports)`);
         console.log(lines.at(-1));
+        for (const p of pages) {
+          const { seconds, text } = await segmentInPage(p, url, model, images, nodeLabels, out, kind);
+          lines.push(`  page ${p.name}: ${text}; ratio ${(seconds / nodeSeconds).toFixed(2)}`);
+          console.log(lines.at(-1));
+        }
       }
     }
     if (values.skip !== 'train') {
@@ -198,30 +219,34 @@ async function main(): Promise<void> {
         '--batch-size', settings.batch, '--validate-every', settings.every, '--log-every', '1', '--intensity', settings.intensity, '--seed', settings.seed,
         '--steps', String(TRAIN_STEPS)]);
       const nodeSeconds = (performance.now() - nodeStarted) / 1000;
-      await page.setInputFiles('#train-weights', encoder);
-      await page.setInputFiles('#train-folder', data);
-      for (const [id, value] of Object.entries(settings)) await page.fill(`#train-${id}`, value);
-      await page.fill('#train-steps', String(TRAIN_STEPS));
-      await page.selectOption('#train-decoder', 'convtrans');
-      await recordStepTimes(page);
-      const clicked = performance.now();
-      await page.click('#train-start');
-      const pageSeconds = await waitFor(page, '#train-download', '#train-message');
-      const wall = (performance.now() - clicked) / 1000;
-      await page.locator('#fine-tune').screenshot({ path: join(out, 'fine-tune-page.png') });
       const nodeRate = nodeStepsPerSecond(join(out, 'train-node', 'metrics.jsonl'));
       lines.push(`fine-tune ${TRAIN_STEPS} steps (5 phantoms 48×48×16, 32² encoder E 32 depth 2, batch 4, 2 validations): ` +
-        `node ${nodeSeconds.toFixed(1)} s, page ${wall.toFixed(1)} s click to download (${pageSeconds.toFixed(1)} s of it training): ratio ${(wall / nodeSeconds).toFixed(2)}, both with set-up; ` +
-        `a plain step (steps 2–9): node ${(1000 / nodeRate).toFixed(0)} ms, page ${await pageStepTimes(page)}`);
+        `node ${nodeSeconds.toFixed(1)} s with set-up; a plain step (steps 2–9) ${(1000 / nodeRate).toFixed(0)} ms`);
       console.log(lines.at(-1));
+      for (const { name, page } of pages) {
+        await page.goto(url);
+        await page.setInputFiles('#train-weights', encoder);
+        await page.setInputFiles('#train-folder', data);
+        for (const [id, value] of Object.entries(settings)) await page.fill(`#train-${id}`, value);
+        await page.fill('#train-steps', String(TRAIN_STEPS));
+        await page.selectOption('#train-decoder', 'convtrans');
+        await recordStepTimes(page);
+        const clicked = performance.now();
+        await page.click('#train-start');
+        const pageSeconds = await waitFor(page, '#train-download', '#train-message');
+        const wall = (performance.now() - clicked) / 1000;
+        await page.locator('#fine-tune').screenshot({ path: join(out, `fine-tune-page-${name}.png`) });
+        lines.push(`  page ${name}: ${wall.toFixed(1)} s click to download (${pageSeconds.toFixed(1)} s of it training): ratio ${(wall / nodeSeconds).toFixed(2)}; ` +
+          `a plain step ${await pageStepTimes(page)}`);
+        console.log(lines.at(-1));
+      }
     }
   } finally {
-    await browser.close();
+    for (const { browser } of pages) await browser.close();
     server.stop();
     gpu.destroy();
   }
   writeFileSync(join(out, 'results.txt'), lines.join('\n') + '\n');
-  console.log(lines.join('\n'));
 }
 
 main().catch((e: Error) => {
