@@ -36,9 +36,10 @@ const POWER = { powerPreference: 'high-performance' } as const;
 async function chooseAdapter(options: DeviceOptions): Promise<DeviceOptions> {
   if (options.featureLevel) return options;
   const core = await navigator.gpu.requestAdapter(POWER);
-  if (core && !core.info.isFallbackAdapter) return options;
+  // `info` and its isFallbackAdapter are recent (Chrome 136): where they are missing, nothing changes.
+  if (core && core.info?.isFallbackAdapter !== true) return options;
   const compat = await navigator.gpu.requestAdapter({ ...POWER, featureLevel: 'compatibility' });
-  if (!compat || compat.info.isFallbackAdapter) return options;
+  if (compat?.info?.isFallbackAdapter !== false) return options;
   return { featureLevel: 'compatibility', ...(compat.info.vendor === '' ? { cpuKernels: true } : {}), ...options };
 }
 
