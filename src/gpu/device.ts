@@ -168,7 +168,10 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
     backend = 'native';
     gpu = await getGpu(runtime, backend);
   }
-  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance', featureLevel: options.featureLevel ?? 'core' });
+  const adapter = await gpu.requestAdapter({
+    powerPreference: options.powerPreference ?? 'high-performance',
+    ...(options.featureLevel ? { featureLevel: options.featureLevel } : {}), // only where asked: not every runtime knows the option
+  });
   if (!adapter) throw new Error(NO_ADAPTER_HELP);
 
   const requiredLimits: Record<string, number> = {};
