@@ -7,13 +7,14 @@
 //
 //   npm run build && node dist/bench/web-page.js [--out /tmp/transseg-web-bench] [--skip segment|train]
 //     [--slices N]   segment only the case's central N slices (a shorter run on a loaded machine)
-//     [--models minimal,vit-tiny] [--query '?kernels=gpu']   which models; the page's address query (docs/web.md)
+//     [--models minimal,vit-tiny] [--query 'kernels=gpu']   which models; the page's address query (docs/web.md)
+//     [--adapter swiftshader,lavapipe,llvmpipe]   the browser's WebGPU adapters, each page run beside the same Node run (see ADAPTERS)
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { checkpoint, Gpu, model as models, PRESETS, Segmenter, VisionTransformer, type VitConfig } from '../src/index.js';
 import { readNiftiFile, runCommand, writeNiftiFile, writeSafetensorsFile } from '../src/node.js';
 import { writePhantomDataset } from '../src/synthetic/index.js';
@@ -25,8 +26,18 @@ const predict = (argv: string[]) => runCommand('predict', argv);
 const train = (argv: string[]) => runCommand('train', argv);
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--no-sandbox', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+/**
+ * The browser's WebGPU adapter on a machine without a GPU (docs/web.md, "Without a GPU"): Chromium's
+ * own SwiftShader, or Dawn's OpenGL ES backend on ANGLE on Mesa: on its Vulkan driver (lavapipe) or
+ * on its OpenGL driver (llvmpipe). Those two are compatibility-level adapters, which the page
+ * chooses by itself when they are there.
+ */
+const ADAPTERS = {
+  swiftshader: ['--use-webgpu-adapter=swiftshader'],
+  lavapipe: ['--use-angle=vulkan', '--use-webgpu-adapter=opengles'],
+  llvmpipe: ['--use-angle=gl-egl', '--use-webgpu-adapter=opengles'],
+} as const;
 const BRATS = '../shared/data/pairs/brats/validation';
 const TRAIN_STEPS = 20;
 /** A small encoder for the fine-tuning run: 32² input, windows of 3 slices. */
@@ -94,18 +105,88 @@ async function waitFor(page: Page, seconds: string, message: string): Promise<nu
   return Number(value);
 }
 
+/** Notes the time of every step the page's progress text reports (its data-step), in the page. */
+async function recordStepTimes(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const text = document.getElementById('train-progress-text')!;
+    const times: [number, number][] = ((window as unknown as { stepTimes: [number, number][] }).stepTimes = [[0, performance.now()]]);
+    new MutationObserver(() => {
+      const step = Number(text.dataset.step);
+      if (step > times.at(-1)![0]) times.push([step, performance.now()]);
+    }).observe(text, { attributes: true, attributeFilter: ['data-step'] });
+  });
+}
+
+/** The page's first step (set-up and shader compilation included) and its mean plain step, steps 2–9. */
+async function pageStepTimes(page: Page): Promise<string> {
+  const times = await page.evaluate(() => (window as unknown as { stepTimes: [number, number][] }).stepTimes);
+  const at = (step: number) => times.find(([s]) => s === step)?.[1] ?? NaN;
+  return `${(at(9) - at(1)) / 8 | 0} ms (click to step 1: ${((at(1) - at(0)) / 1000).toFixed(1)} s)`;
+}
+
+/** Node's steps per second at step 9, as the trainer logs it (the recent steps, the first one excluded). */
+function nodeStepsPerSecond(metrics: string): number {
+  const records = readFileSync(metrics, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { kind: string; step: number; stepsPerSecond: number });
+  return records.find((r) => r.kind === 'train' && r.step === 9)!.stepsPerSecond;
+}
+
+/** Downloads the page's labels to `pageFile` and says how many voxels differ from Node's. */
+async function compareLabels(page: Page, nodeFile: string, pageFile: string): Promise<string> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-labels')]);
+  await download.saveAs(pageFile);
+  const [node, browser] = await Promise.all([readNiftiFile(nodeFile), readNiftiFile(pageFile)]);
+  let differ = 0;
+  for (let i = 0; i < node.data.length; i++) if (node.data[i] !== browser.data[i]) differ++;
+  return `labels: ${differ} of ${node.data.length} voxels differ from Node's`;
+}
+
+interface BrowserPage { name: string; args: readonly string[]; browser: Browser; page: Page }
+
+/** Segments `images` with `model` in the page; the time the page reports, click to result, warm-up, and the label check. */
+async function segmentInPage(p: BrowserPage, url: string, model: string, images: string[], nodeLabels: string, out: string, kind: string): Promise<{ seconds: number; text: string }> {
+  const { page } = p;
+  await page.goto(url);
+  await page.setInputFiles('#model-file', model);
+  await page.waitForFunction(() => document.getElementById('model-info')!.dataset.ready, null, { timeout: 0 });
+  const warmUp = /compiled in ([\d.]+) s/.exec((await page.textContent('#model-info'))!)?.[1];
+  await page.setInputFiles('#modality-file-0', images[0]);
+  await page.setInputFiles('#modality-file-1', images[1]);
+  await page.waitForSelector('#run:enabled', { timeout: 0 });
+  const clicked = performance.now();
+  await page.click('#run');
+  const seconds = await waitFor(page, '#timing', '#message');
+  const wall = (performance.now() - clicked) / 1000;
+  await page.screenshot({ path: join(out, `brats-page-${kind}-${p.name}.png`), fullPage: true });
+  const agreement = await compareLabels(page, nodeLabels, join(out, `page_seg_${kind}_${p.name}.nii.gz`));
+  return { seconds, text: `${seconds.toFixed(1)} s in the worker (${wall.toFixed(1)} s click to result; shaders compiled while loading in ${warmUp} s); ${agreement}` };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { out: { type: 'string', default: '/tmp/transseg-web-bench' }, skip: { type: 'string' }, slices: { type: 'string' },
-    models: { type: 'string', default: 'minimal,vit-tiny' }, query: { type: 'string', default: '' } } });
+    models: { type: 'string', default: 'minimal,vit-tiny' }, query: { type: 'string', default: '' }, adapter: { type: 'string', default: 'swiftshader' } } });
+  const names = values.adapter!.split(',');
+  for (const name of names) {
+    if (!(name in ADAPTERS)) throw new Error(`--adapter: expected a list of ${Object.keys(ADAPTERS).join(', ')}; got '${name}'`);
+  }
+  const query = values.query!.replace(/^\?/, '');
   const out = values.out!;
   mkdirSync(out, { recursive: true });
   const gpu = await Gpu.create();
   const server = await startServer();
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-  const lines: string[] = [`Node: ${gpu.info.adapter.description || gpu.info.adapter.device} (Dawn); page: Chromium ${browser.version()} (${CHROMIUM_ARGS[1]})`];
+  const url = query ? `${server.url}?${query}` : server.url;
+  const pages: BrowserPage[] = [];
+  const lines: string[] = [`Node: ${gpu.info.adapter.description || gpu.info.adapter.device} (Dawn)`];
   try {
-    await page.goto(server.url);
+    for (const name of names) {
+      const args = ADAPTERS[name as keyof typeof ADAPTERS];
+      const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...args] });
+      const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+      pages.push({ name, args, browser, page });
+      await page.goto(url);
+      await page.waitForFunction(() => !/Looking/.test(document.getElementById('adapter')!.textContent!), null, { timeout: 0 });
+      lines.push(`page ${name}: Chromium ${browser.version()} ${args.join(' ')}${query ? `, ?${query}` : ''}: ${await page.textContent('#adapter')}`);
+      console.log(lines.at(-1));
+    }
     if (values.skip !== 'segment') {
       const caseDir = join(BRATS, readdirSync(BRATS).sort()[0]);
       let images = ['Flair_subtrMeanDivStd.nii.gz', 'T1c_subtrMeanDivStd.nii.gz'].map((f) => join(caseDir, f));
@@ -114,24 +195,17 @@ async function main(): Promise<void> {
       for (const kind of values.models!.split(',') as ('minimal' | 'vit-tiny')[]) {
         const model = join(out, `brats96-${kind}.safetensors`);
         await writeBratsModel(gpu, model, kind);
+        const nodeLabels = join(out, `node_seg_${kind}.nii.gz`);
         const nodeStarted = performance.now();
-        const summary = await predict(['--model', model, '--input', images.join(','), '--output', join(out, `node_seg_${kind}.nii.gz`)]);
+        const summary = await predict(['--model', model, '--input', images.join(','), '--output', nodeLabels]);
         const nodeSeconds = (performance.now() - nodeStarted) / 1000;
-        await page.goto(server.url + values.query);
-        await page.setInputFiles('#model-file', model);
-        await page.waitForFunction(() => document.getElementById('model-info')!.dataset.ready, null, { timeout: 0 });
-        const warmUp = /compiled in ([\d.]+) s/.exec((await page.textContent('#model-info'))!)?.[1];
-        await page.setInputFiles('#modality-file-0', images[0]);
-        await page.setInputFiles('#modality-file-1', images[1]);
-        await page.waitForSelector('#run:enabled', { timeout: 0 });
-        const clicked = performance.now();
-        await page.click('#run');
-        const pageSeconds = await waitFor(page, '#timing', '#message');
-        const wall = (performance.now() - clicked) / 1000;
-        await page.screenshot({ path: join(out, `brats-page-${kind}.png`), fullPage: true });
-        lines.push(`segment ${grid}×2 (${caseDir}) with the ${kind} 96² model${values.query ? ` (page ${values.query})` : ''}: node ${nodeSeconds.toFixed(1)} s (${summary.match(/in ([\d.]+) s/)?.[1]} s as predict reports), ` +
-          `page ${pageSeconds.toFixed(1)} s in the worker (${wall.toFixed(1)} s click to result; shaders compiled while loading in ${warmUp} s): ratio ${(pageSeconds / nodeSeconds).toFixed(2)}`);
+        lines.push(`segment ${grid}×2 (${caseDir}) with the ${kind} 96² model: node ${nodeSeconds.toFixed(1)} s (${summary.match(/in ([\d.]+) s/)?.[1]} s as predict reports)`);
         console.log(lines.at(-1));
+        for (const p of pages) {
+          const { seconds, text } = await segmentInPage(p, url, model, images, nodeLabels, out, kind);
+          lines.push(`  page ${p.name}: ${text}; ratio ${(seconds / nodeSeconds).toFixed(2)}`);
+          console.log(lines.at(-1));
+        }
       }
     }
     if (values.skip !== 'train') {
@@ -145,27 +219,34 @@ async function main(): Promise<void> {
         '--batch-size', settings.batch, '--validate-every', settings.every, '--log-every', '1', '--intensity', settings.intensity, '--seed', settings.seed,
         '--steps', String(TRAIN_STEPS)]);
       const nodeSeconds = (performance.now() - nodeStarted) / 1000;
-      await page.setInputFiles('#train-weights', encoder);
-      await page.setInputFiles('#train-folder', data);
-      for (const [id, value] of Object.entries(settings)) await page.fill(`#train-${id}`, value);
-      await page.fill('#train-steps', String(TRAIN_STEPS));
-      await page.selectOption('#train-decoder', 'convtrans');
-      const clicked = performance.now();
-      await page.click('#train-start');
-      const pageSeconds = await waitFor(page, '#train-download', '#train-message');
-      const wall = (performance.now() - clicked) / 1000;
-      await page.locator('#fine-tune').screenshot({ path: join(out, 'fine-tune-page.png') });
+      const nodeRate = nodeStepsPerSecond(join(out, 'train-node', 'metrics.jsonl'));
       lines.push(`fine-tune ${TRAIN_STEPS} steps (5 phantoms 48×48×16, 32² encoder E 32 depth 2, batch 4, 2 validations): ` +
-        `node ${nodeSeconds.toFixed(1)} s, page ${wall.toFixed(1)} s click to download (${pageSeconds.toFixed(1)} s of it training): ratio ${(wall / nodeSeconds).toFixed(2)}, both with set-up`);
+        `node ${nodeSeconds.toFixed(1)} s with set-up; a plain step (steps 2–9) ${(1000 / nodeRate).toFixed(0)} ms`);
       console.log(lines.at(-1));
+      for (const { name, page } of pages) {
+        await page.goto(url);
+        await page.setInputFiles('#train-weights', encoder);
+        await page.setInputFiles('#train-folder', data);
+        for (const [id, value] of Object.entries(settings)) await page.fill(`#train-${id}`, value);
+        await page.fill('#train-steps', String(TRAIN_STEPS));
+        await page.selectOption('#train-decoder', 'convtrans');
+        await recordStepTimes(page);
+        const clicked = performance.now();
+        await page.click('#train-start');
+        const pageSeconds = await waitFor(page, '#train-download', '#train-message');
+        const wall = (performance.now() - clicked) / 1000;
+        await page.locator('#fine-tune').screenshot({ path: join(out, `fine-tune-page-${name}.png`) });
+        lines.push(`  page ${name}: ${wall.toFixed(1)} s click to download (${pageSeconds.toFixed(1)} s of it training): ratio ${(wall / nodeSeconds).toFixed(2)}; ` +
+          `a plain step ${await pageStepTimes(page)}`);
+        console.log(lines.at(-1));
+      }
     }
   } finally {
-    await browser.close();
+    for (const { browser } of pages) await browser.close();
     server.stop();
     gpu.destroy();
   }
   writeFileSync(join(out, 'results.txt'), lines.join('\n') + '\n');
-  console.log(lines.join('\n'));
 }
 
 main().catch((e: Error) => {

@@ -29,6 +29,9 @@ const CHROMIUM = '/usr/bin/chromium';
 /** WebGPU on SwiftShader, and nothing that reaches for the network (a fresh profile each launch). */
 const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--no-sandbox', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];
+/** Chromium's WebGPU through Dawn's OpenGL ES backend on ANGLE on Vulkan: Mesa's lavapipe here (docs/web.md, "Without a GPU"). */
+const LAVAPIPE_ARGS = ['--use-angle=vulkan', '--use-webgpu-adapter=opengles'];
+const LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.json';
 const SCREENSHOT = 'test-artifacts/browser-viewer.png';
 const FINE_TUNE_SCREENSHOT = 'test-artifacts/browser-fine-tune.png';
 /** The page's fine-tuning form as the test fills it (input id after 'train-' → value); the CLI gets the same. */
@@ -235,6 +238,29 @@ describe.skipIf(!haveChromium)('the browser page (Chromium, WebGPU on SwiftShade
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     console.log(`viewer screenshot: ${resolve(SCREENSHOT)}`);
     await page.close();
+  }, 300_000);
+
+  // Chromium without a GPU also offers, at WebGPU's compatibility level, Dawn's OpenGL ES backend on
+  // ANGLE on lavapipe (docs/web.md, "Without a GPU"): the page must take it over SwiftShader, with
+  // the CPU kernels (no subgroups there), and still segment as `transseg predict` does.
+  it.skipIf(!existsSync(LAVAPIPE_ICD))('takes the compatibility-level adapter on lavapipe over SwiftShader where Chromium offers it, with the same result', async () => {
+    const lavapipe = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS.filter((a) => !a.startsWith('--use-webgpu-adapter')), ...LAVAPIPE_ARGS] });
+    try {
+      const page = await lavapipe.newPage();
+      page.on('pageerror', (e) => problems.push(`page error (lavapipe): ${e.message}`));
+      await page.goto(server.url);
+      await expect.poll(() => page.textContent('#adapter'), WAIT).toMatch(/^WebGPU adapter: .*at WebGPU's compatibility level \(a software adapter/);
+      await chooseModel(page, MODEL_CT);
+      await page.setInputFiles('#image-file', volumes.ct);
+      await expect.poll(() => page.textContent('#image-info'), WAIT).toContain(`${DIMS.join('×')} voxels, 1 channel`);
+      const inPage = await segmentInPage(page, true);
+      const node = await predictInNode('ct-lavapipe', MODEL_CT, [volumes.ct], true);
+      expectSameLabels(inPage.labels, node.labels);
+      expectCloseProbabilities(inPage.probabilities!, node.probabilities!, `probabilities vs transseg predict, page on ANGLE/lavapipe (${DIMS.join('×')}, K 4)`);
+      timings.push(`  browser (ANGLE on lavapipe, compatibility level), measured by the page: ${inPage.seconds.toFixed(2)} s`);
+    } finally {
+      await lavapipe.close();
+    }
   }, 300_000);
 
   it('multi-modal: one file per modality and one 4-D file both match `transseg predict`', async () => {

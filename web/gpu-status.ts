@@ -13,11 +13,37 @@ const NO_ADAPTER =
   'WebGPU is there, but the browser gave no adapter: its GPU or driver may be blocklisted (see chrome://gpu), ' +
   `or the flag that enables it is missing. ${HOW_TO_GET_WEBGPU}`;
 
-function describeAdapter(gpu: Gpu): string {
+function describeAdapter(gpu: Gpu, options: DeviceOptions): string {
   const { vendor, architecture, device, description } = gpu.info.adapter;
   const name = [vendor, architecture, device, description].filter(Boolean).join(' ') || 'an adapter that gives no name';
+  const level = options.featureLevel === 'compatibility' ? ', at WebGPU\'s compatibility level' : '';
   const software = gpu.info.cpu ? ' (a software adapter running on the CPU: expect minutes where a GPU takes seconds)' : '';
-  return `WebGPU adapter: ${name}${software}.`;
+  return `WebGPU adapter: ${name}${level}${software}.${/swiftshader/i.test(name) ? FASTER_WITHOUT_GPU : ''}`;
+}
+
+const FASTER_WITHOUT_GPU = ' Without a GPU, Chromium started with --enable-unsafe-webgpu --use-angle=vulkan --use-webgpu-adapter=opengles ' +
+  'runs this page about ten times faster, on Mesa\'s lavapipe.';
+
+const POWER = { powerPreference: 'high-performance' } as const;
+
+/**
+ * The adapter to ask for when the address does not say (`?adapter=core` or `compat`). Without a GPU,
+ * Chromium's core-level adapter is its bundled SwiftShader (a fallback adapter). Started with
+ * `--use-angle=vulkan --use-webgpu-adapter=opengles` it also offers, at WebGPU's compatibility
+ * level, Dawn's OpenGL ES backend on ANGLE on the system's Vulkan driver: Mesa's lavapipe on such a
+ * machine, which runs our kernels about ten times faster than SwiftShader (docs/web.md, "Without a
+ * GPU"). So a compatibility-level adapter that is not a fallback one is taken when the core level
+ * has only a fallback adapter (or none). Chromium names no vendor for it on lavapipe, where a GPU
+ * would be named: an unnamed one gets the kernels written for CPU adapters.
+ */
+async function chooseAdapter(options: DeviceOptions): Promise<DeviceOptions> {
+  if (options.featureLevel) return options;
+  const core = await navigator.gpu.requestAdapter(POWER);
+  // `info` and its isFallbackAdapter are recent (Chrome 136): where they are missing, nothing changes.
+  if (core && core.info?.isFallbackAdapter !== true) return options;
+  const compat = await navigator.gpu.requestAdapter({ ...POWER, featureLevel: 'compatibility' });
+  if (compat?.info?.isFallbackAdapter !== false) return options;
+  return { featureLevel: 'compatibility', ...(compat.info.vendor === '' ? { cpuKernels: true } : {}), ...options };
 }
 
 /** In the page: why there is no usable WebGPU here, or null when an adapter is offered. */
@@ -29,7 +55,8 @@ export async function checkWebGpu(): Promise<string | null> {
     return `${why} ${HOW_TO_GET_WEBGPU}`;
   }
   try {
-    return (await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' })) ? null : NO_ADAPTER;
+    const adapter = (await navigator.gpu.requestAdapter(POWER)) ?? (await navigator.gpu.requestAdapter({ ...POWER, featureLevel: 'compatibility' }));
+    return adapter ? null : NO_ADAPTER;
   } catch (e) {
     return `WebGPU could not start: ${(e as Error).message}`;
   }
@@ -38,8 +65,9 @@ export async function checkWebGpu(): Promise<string | null> {
 /** In the worker: the library's GPU context and the sentence naming its adapter. */
 export async function startGpu(options: DeviceOptions): Promise<{ gpu: Gpu; text: string }> {
   try {
-    const gpu = await Gpu.create(options);
-    return { gpu, text: describeAdapter(gpu) };
+    const chosen = await chooseAdapter(options);
+    const gpu = await Gpu.create(chosen);
+    return { gpu, text: describeAdapter(gpu, chosen) };
   } catch (e) {
     const message = (e as Error).message;
     throw new Error(message === NO_ADAPTER_HELP ? NO_ADAPTER : `WebGPU could not start: ${message}`);
@@ -47,9 +75,11 @@ export async function startGpu(options: DeviceOptions): Promise<{ gpu: Gpu; text
 }
 
 /**
- * Kernel choices from the page's address, for comparing them on one browser: `?kernels=gpu` (or
- * `cpu`) forces the kernel variants written for GPUs (or CPU adapters) whatever the adapter is, and
- * `?subgroups=off` asks for a device without subgroups. Without them the library decides.
+ * Kernel and adapter choices from the page's address, for comparing them on one browser:
+ * `?kernels=gpu` (or `cpu`) forces the kernel variants written for GPUs (or CPU adapters) whatever
+ * the adapter is, `?subgroups=off` asks for a device without subgroups, and `?adapter=core` (or
+ * `compat`) asks for an adapter at WebGPU's core (or compatibility) level. Without them the library
+ * decides the kernels and chooseAdapter the adapter.
  */
 export function deviceOptionsFromUrl(search: string): DeviceOptions {
   const params = new URLSearchParams(search);
@@ -57,5 +87,7 @@ export function deviceOptionsFromUrl(search: string): DeviceOptions {
   return {
     ...(kernels === 'gpu' || kernels === 'cpu' ? { cpuKernels: kernels === 'cpu' } : {}),
     ...(params.get('subgroups') === 'off' ? { subgroups: false } : {}),
+    ...(params.get('adapter') === 'compat' ? { featureLevel: 'compatibility' as const } : {}),
+    ...(params.get('adapter') === 'core' ? { featureLevel: 'core' as const } : {}),
   };
 }

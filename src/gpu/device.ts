@@ -134,6 +134,8 @@ export interface DeviceOptions {
   subgroups?: boolean;
   /** Which WebGPU implementation to use; see chooseBackend for the default. */
   backend?: BackendName;
+  /** The adapter's feature level (WebGPU's requestAdapter option): 'core' (default) or 'compatibility'. */
+  featureLevel?: 'core' | 'compatibility';
 }
 
 /** Optional features our kernels use when the device has them. */
@@ -166,7 +168,10 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
     backend = 'native';
     gpu = await getGpu(runtime, backend);
   }
-  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  const adapter = await gpu.requestAdapter({
+    powerPreference: options.powerPreference ?? 'high-performance',
+    ...(options.featureLevel ? { featureLevel: options.featureLevel } : {}), // only where asked: not every runtime knows the option
+  });
   if (!adapter) throw new Error(NO_ADAPTER_HELP);
 
   const requiredLimits: Record<string, number> = {};
