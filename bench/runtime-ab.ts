@@ -1,8 +1,9 @@
 // Interleaved timing of one case under several runtimes. Each runtime gets a worker process (this
 // script with --worker, launched as `--runtime` launches the suite) that prepares the case, warms
-// it up and then runs one step each time it is asked; the runtimes take turns step by step, so a
-// machine whose load changes (other jobs, a shared CI runner) slows them alike and the ratios stay
-// meaningful when the absolute times do not. Waiting workers block on their stdin and use no CPU.
+// it up and then runs one step each time it is asked; the runtimes take turns step by step, each
+// round starting with the next one, so a machine whose load changes (other jobs, a shared CI
+// runner) slows them alike and the ratios stay meaningful when the absolute times do not. Waiting
+// workers block on their stdin and use no CPU.
 // `node dist/bench/runtime-ab.js [--runtimes node,deno,bun] [--rounds N] CASE`, e.g.
 //   node dist/bench/runtime-ab.js --rounds 20 matmul:1024
 // prints each runtime's median, quartile and best step, its rate ÷ the first runtime's, and the
@@ -129,7 +130,10 @@ async function coordinator(name: string, runtimes: string[], rounds: number): Pr
     for (const w of workers) infos.push(await w.next<WorkerInfo>());
     const samples = workers.map(() => ({ ms: [] as number[], cpuMs: [] as number[] }));
     for (let r = 0; r < rounds; r++) {
-      for (const [i, w] of workers.entries()) {
+      // Each round starts with the next runtime, so none always follows the same one.
+      for (let k = 0; k < workers.length; k++) {
+        const i = (r + k) % workers.length;
+        const w = workers[i];
         w.send('step');
         const { ms, cpuMs } = await w.next<{ ms: number; cpuMs: number | null }>();
         samples[i].ms.push(ms);
@@ -137,7 +141,7 @@ async function coordinator(name: string, runtimes: string[], rounds: number): Pr
       }
     }
     const rate = (i: number) => 1 / median(samples[i].ms);
-    console.log(`${name}: ${rounds} interleaved rounds, one step per runtime each\n`);
+    console.log(`${name}: ${rounds} interleaved rounds, one step per runtime each, the order rotating\n`);
     console.log('| runtime | median ms | quartile ms | best ms | rate ÷ first | main-thread CPU ms/step |\n|---|---|---|---|---|---|');
     for (const [i, w] of workers.entries()) {
       const s = samples[i];
