@@ -5,22 +5,15 @@
 // 2. a case's step (default matmul:1024) with its queue wait paced each way, alternating step by
 //    step, with the main thread's CPU time per step.
 // `node dist/bench/pacing.js [--rounds N] [CASE]`, and the same under `deno run -A` and `bun`.
-import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Gpu } from '../src/index.js';
 import { pacedWait, pauseFor, type PacedPause } from '../src/gpu/dawn-pacing.js';
 import { detectRuntime } from '../src/gpu/device.js';
 import { selectCases } from './cases.js';
 import { prepareKernel, type KernelCase } from './kernels.js';
-import { median } from './timing.js';
+import { median, quantile, threadCpuMs } from './timing.js';
 
 const PAUSES: PacedPause[] = ['timer', 'sleep'];
-
-/** CPU time of the calling thread in ms (the kernel's schedstat, in ns); null where there is none. */
-function threadCpuMs(): number | null {
-  const path = '/proc/thread-self/schedstat';
-  return existsSync(path) ? Number(readFileSync(path, 'utf8').split(' ')[0]) / 1e6 : null;
-}
 
 /** Polls through the global setImmediate, as Dawn's bindings do, until `ms` have passed; resolves with the deadline. */
 function completesAfter(ms: number): Promise<number> {
@@ -31,7 +24,6 @@ function completesAfter(ms: number): Promise<number> {
   });
 }
 
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 const { values, positionals } = parseArgs({ options: { rounds: { type: 'string', default: '30' } }, allowPositionals: true });

@@ -11,7 +11,6 @@
 // encoding, submitting and waiting. Each worker also reports its adapter, features and limits, and
 // the table says whether they are the same in every runtime.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,7 +19,7 @@ import { selectCases } from './cases.js';
 import { RUNTIMES } from './cli.js';
 import { prepareKernel } from './kernels.js';
 import { prepareModel } from './models.js';
-import { median } from './timing.js';
+import { median, quantile, threadCpuMs } from './timing.js';
 
 /** Untimed steps of each worker before the rounds: the first compiles, the second settles pools. */
 const WARMUP = 2;
@@ -31,12 +30,6 @@ interface WorkerInfo {
   adapter: string;
   features: string[];
   limits: Record<string, number>;
-}
-
-/** CPU time of the calling thread in ms (the kernel's schedstat, in ns); null where there is none. */
-function mainThreadCpuMs(): number | null {
-  const path = '/proc/thread-self/schedstat';
-  return existsSync(path) ? Number(readFileSync(path, 'utf8').split(' ')[0]) / 1e6 : null;
 }
 
 /** The case's step on `gpu`, as the suite runs it. */
@@ -57,11 +50,11 @@ async function worker(name: string): Promise<void> {
   send({ runtime: info.runtime, backend: info.backend, adapter: info.adapter.description || info.adapter.vendor, features: info.features, limits: info.limits } satisfies WorkerInfo);
   for await (const line of createInterface({ input: process.stdin })) {
     if (line !== 'step') break;
-    const cpu0 = mainThreadCpuMs();
+    const cpu0 = threadCpuMs();
     const t0 = performance.now();
     await prepared.step();
     const ms = performance.now() - t0;
-    const cpu1 = mainThreadCpuMs();
+    const cpu1 = threadCpuMs();
     send({ ms, cpuMs: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0 });
   }
   prepared.dispose();
@@ -98,11 +91,6 @@ class Worker {
   send(line: string): void {
     this.child.stdin!.write(`${line}\n`);
   }
-}
-
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 }
 
 /** How the workers' devices differ, or that they do not. */
