@@ -34,7 +34,7 @@ function positiveInteger(value: string, flag: string): number {
 }
 
 /** How each runtime runs a script of this package, from the repository root. */
-const RUNTIMES: Record<string, string[]> = {
+export const RUNTIMES: Record<string, string[]> = {
   node: ['node'],
   // -A: Deno may load the `webgpu` package's Dawn addon (see docs/performance.md, "Runtimes").
   deno: ['npx', '--no-install', 'deno', 'run', '-A'],

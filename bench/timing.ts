@@ -4,6 +4,8 @@
 // as many timed runs as fit, at least one ("n=1" in the table for runs longer than the budget).
 // So a case costs about its first run plus the budget, and the result is the median.
 
+import { existsSync, readFileSync } from 'node:fs';
+
 export interface TimingPolicy {
   /** Untimed runs of a case whose repeats fit the budget, the first included (at least 1). */
   warmup: number;
@@ -28,6 +30,19 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The sample at fraction `q` of the sorted samples (0: the least). */
+export function quantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) throw new Error('quantile of no samples');
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+
+/** CPU time of the calling thread in ms (the kernel's schedstat, in ns); null where there is none. */
+export function threadCpuMs(): number | null {
+  const path = '/proc/thread-self/schedstat';
+  return existsSync(path) ? Number(readFileSync(path, 'utf8').split(' ')[0]) / 1e6 : null;
 }
 
 /** Timed runs after a first run of `firstMs`, and whether the extra warm-ups run. */

@@ -1,9 +1,13 @@
 // Runtime smoke test, run by .ci/run under Node, Deno and Bun against the built library (dist/):
 // get a device, check one matmul and one backward against hand-computed values, release the
 // device, and exit on its own. Also the checked gunzip (src/io/gunzip.ts) NIfTI files go through:
-// a stream from the runtime's own CompressionStream, and the refusal of a damaged CRC32. Prints the plain 'N passed, N failed' closing line.
+// a stream from the runtime's own CompressionStream, and the refusal of a damaged CRC32. And the
+// pacing of Dawn's polling (src/gpu/dawn-pacing.ts) as this runtime gets it: that the bindings
+// poll through the global setImmediate here too, and which pause a paced tick takes here. Prints
+// the plain 'N passed, N failed' closing line.
 // The GPU part goes through the package's main entry, so each runtime also loads all of it.
 import { Gpu, Tensor, backward, ops } from '../../dist/src/index.js';
+import { pacedWait } from '../../dist/src/gpu/dawn-pacing.js';
 import { gunzip } from '../../dist/src/io/gunzip.js';
 
 const { matmul } = ops;
@@ -33,7 +37,37 @@ backward(c, g);
 check('matmul backward dA', await a.grad.read(), [-1.5, 2, 5, -2.5, 6, 9]);
 check('matmul backward dB', await b.grad.read(), [13, 18, 17, 24, 21, 30]);
 check('matmul backward dbias', await bias.grad.read(), [4, 6]);
+if (gpu.info.backend === 'dawn') {
+  // A pending promise of the bindings queues at least one tick through the global setImmediate,
+  // which pacedWait keeps as the immediate one it calls: no call means the pacing has no effect.
+  const immediate = globalThis.setImmediate;
+  let calls = 0;
+  globalThis.setImmediate = (callback, ...args) => (calls++, immediate(callback, ...args));
+  matmul(a, b).dispose();
+  await gpu.sync();
+  globalThis.setImmediate = immediate;
+  check('Dawn polls through the global setImmediate', [Math.min(calls, 1)], [1]);
+}
 gpu.destroy();
+
+// 40 ticks of a promise that polls as the bindings do: the 8 after the 32 immediate ones are
+// paced, by a 1 ms sleep of the thread in Deno (its timers fire about 2 ms after setTimeout(f, 1))
+// and by a 1 ms timer elsewhere.
+const counted = (object, name, counter) => {
+  const real = object[name];
+  object[name] = (...args) => (counter.n++, real.apply(object, args));
+  return () => (object[name] = real);
+};
+const sleeps = { n: 0 };
+const timers = { n: 0 };
+const restore = [counted(Atomics, 'wait', sleeps), counted(globalThis, 'setTimeout', timers)];
+await pacedWait(() => new Promise((resolve) => {
+  let ticks = 0;
+  const tick = () => (++ticks === 40 ? resolve() : globalThis.setImmediate(tick));
+  globalThis.setImmediate(tick);
+}));
+restore.forEach((undo) => undo());
+check('paced ticks: [sleeps, timers]', [sleeps.n, timers.n], runtime === 'deno' ? [8, 0] : [0, 8]);
 
 const plain = Uint8Array.from({ length: 5000 }, (_, i) => (i * 7) % 251);
 const zipped = new Uint8Array(await new Response(new Blob([plain]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer());
