@@ -60,6 +60,22 @@ fn tileAt(t: u32) -> Tile {
   return Tile(t / wino.tilesImage, i32(2u * (r / wino.tilesW)), i32(2u * (r % wino.tilesW)));
 }
 
+// Element ξ = 4i + j of a transformed tile is at ξ·stride + at: row i of the 4×4 tile is m[i].
+fn loadTransformed(stride: u32, at: u32) -> mat4x4f {
+  var m: mat4x4f;
+  for (var i = 0u; i < 4u; i++) {
+    m[i] = vec4f(src[(4u * i) * stride + at], src[(4u * i + 1u) * stride + at],
+                 src[(4u * i + 2u) * stride + at], src[(4u * i + 3u) * stride + at]);
+  }
+  return m;
+}
+
+fn storeTransformed(stride: u32, at: u32, m: mat4x4f) {
+  for (var i = 0u; i < 4u; i++) {
+    for (var j = 0u; j < 4u; j++) { dst[(4u * i + j) * stride + at] = m[i][j]; }
+  }
+}
+
 // Bᵀ v for a column v of the 4×4 tile (and, applied to rows, d B).
 fn bt(v: vec4f) -> vec4f {
   return vec4f(v.x - v.z, v.y + v.z, v.z - v.y, v.y - v.w);
@@ -82,12 +98,7 @@ fn input_transform(@builtin(global_invocation_id) id: vec3u) {
   }
   // Rows: e = Bᵀ d (mixing rows), then each row times B (mixing columns).
   let e = mat4x4f(d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]);
-  let stride = wino.channels * wino.tileCols;
-  let at = c * wino.tileCols + col;
-  for (var i = 0u; i < 4u; i++) {
-    let v = bt(e[i]);
-    for (var j = 0u; j < 4u; j++) { dst[(4u * i + j) * stride + at] = v[j]; }
-  }
+  storeTransformed(wino.channels * wino.tileCols, c * wino.tileCols + col, mat4x4f(bt(e[0]), bt(e[1]), bt(e[2]), bt(e[3])));
 }
 
 @compute @workgroup_size(64)
@@ -96,14 +107,8 @@ fn output_transform(@builtin(global_invocation_id) id: vec3u) {
   let o = id.y;
   let t = wino.t0 + col;
   if (col >= wino.tileCols || t >= wino.tiles || o >= wino.channels) { return; }
-  let stride = wino.channels * wino.tileCols;
-  let at = o * wino.tileCols + col;
-  var m: mat4x4f;  // m[i] = row i of the 4×4 product tile
-  for (var i = 0u; i < 4u; i++) {
-    m[i] = vec4f(src[(4u * i) * stride + at], src[(4u * i + 1u) * stride + at],
-                 src[(4u * i + 2u) * stride + at], src[(4u * i + 3u) * stride + at]);
-  }
-  // Aᵀ m: two rows; then each times A: two columns.
+  let m = loadTransformed(wino.channels * wino.tileCols, o * wino.tileCols + col);
+  // m[i] = row i of the 4×4 product tile. Aᵀ m: two rows; then each times A: two columns.
   let r0 = m[0] + m[1] + m[2];
   let r1 = m[1] - m[2] - m[3];
   let y = mat2x2f(vec2f(r0.x + r0.y + r0.z, r0.y - r0.z - r0.w), vec2f(r1.x + r1.y + r1.z, r1.y - r1.z - r1.w));
@@ -134,14 +139,13 @@ fn grad_output_transform(@builtin(global_invocation_id) id: vec3u) {
                 vec2f(pixel(base, tile.y + 1, tile.x), pixel(base, tile.y + 1, tile.x + 1)));
   }
   // A g: four rows (A = [1 0; 1 1; 1 −1; 0 −1]); then each row times Aᵀ: four columns.
-  let rows = array<vec2f, 4>(g[0], g[0] + g[1], g[0] - g[1], -g[1]);
-  let stride = wino.channels * wino.tileCols;
-  let at = o * wino.tileCols + col;
-  for (var i = 0u; i < 4u; i++) {
-    let r = rows[i];
-    let v = vec4f(r.x, r.x + r.y, r.x - r.y, -r.y);
-    for (var j = 0u; j < 4u; j++) { dst[(4u * i + j) * stride + at] = v[j]; }
-  }
+  storeTransformed(wino.channels * wino.tileCols, o * wino.tileCols + col,
+                   mat4x4f(at2(g[0]), at2(g[0] + g[1]), at2(g[0] - g[1]), at2(-g[1])));
+}
+
+// A r for a row r of the 2×2 output-gradient tile, as a row of A g Aᵀ.
+fn at2(r: vec2f) -> vec4f {
+  return vec4f(r.x, r.x + r.y, r.x - r.y, -r.y);
 }
 
 // Weight transforms: invocation (c, o) of the weight g [O, C, 3, 3] (O = wino.rows, C = wino.channels).
@@ -159,14 +163,13 @@ fn weight_transform(@builtin(global_invocation_id) id: vec3u) {
     if (FLIP) { g[2u - i] = r.zyx; } else { g[i] = r; }
   }
   // G g: four rows; then each row times Gᵀ: four columns.
-  let rows = array<vec3f, 4>(g[0], 0.5 * (g[0] + g[1] + g[2]), 0.5 * (g[0] - g[1] + g[2]), g[2]);
-  let stride = O * C;
-  let at = select(o * C + c, c * O + o, FLIP);
-  for (var i = 0u; i < 4u; i++) {
-    let r = rows[i];
-    let v = vec4f(r.x, 0.5 * (r.x + r.y + r.z), 0.5 * (r.x - r.y + r.z), r.z);
-    for (var j = 0u; j < 4u; j++) { dst[(4u * i + j) * stride + at] = v[j]; }
-  }
+  storeTransformed(O * C, select(o * C + c, c * O + o, FLIP),
+                   mat4x4f(g3(g[0]), g3(0.5 * (g[0] + g[1] + g[2])), g3(0.5 * (g[0] - g[1] + g[2])), g3(g[2])));
+}
+
+// G r for a row r of the 3×3 kernel, as a row of G g Gᵀ.
+fn g3(r: vec3f) -> vec4f {
+  return vec4f(r.x, 0.5 * (r.x + r.y + r.z), 0.5 * (r.x - r.y + r.z), r.z);
 }
 
 @compute @workgroup_size(64)
@@ -176,13 +179,8 @@ fn weight_grad_transform(@builtin(global_invocation_id) id: vec3u) {
   let C = wino.channels;
   let O = wino.rows;
   if (c >= C || o >= O) { return; }
-  let stride = O * C;
   let at = o * C + c;
-  var u: mat4x4f;  // u[i] = row i of the 4×4 gradient tile dU
-  for (var i = 0u; i < 4u; i++) {
-    u[i] = vec4f(src[(4u * i) * stride + at], src[(4u * i + 1u) * stride + at],
-                 src[(4u * i + 2u) * stride + at], src[(4u * i + 3u) * stride + at]);
-  }
+  let u = loadTransformed(O * C, at);  // u[i] = row i of the 4×4 gradient tile dU
   // Gᵀ u: three rows (Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1]); then each times G: three columns.
   let rows = array<vec4f, 3>(u[0] + 0.5 * (u[1] + u[2]), 0.5 * (u[1] - u[2]), 0.5 * (u[1] + u[2]) + u[3]);
   let base = at * 9u;
@@ -191,7 +189,7 @@ fn weight_grad_transform(@builtin(global_invocation_id) id: vec3u) {
     let v = vec3f(r.x + 0.5 * (r.y + r.z), 0.5 * (r.y - r.z), 0.5 * (r.y + r.z) + r.w);
     for (var j = 0u; j < 3u; j++) {
       let k = base + 3u * i + j;
-      dst[k] = select(v[j], dst[k] + v[j], ACCUMULATE);
+      if (ACCUMULATE) { dst[k] += v[j]; } else { dst[k] = v[j]; }
     }
   }
 }

@@ -13,10 +13,11 @@ import { KERNEL_VARIANTS, kernelsUsed } from './helpers/subgroups.js';
 import { randn } from './helpers/random.js';
 import { conv2dGradRef, conv2dRef } from './reference/conv.js';
 
-// Small cases, unit-normal x, w and upstream gradient: sums of C·9 ≤ 72 products (dx: O·9 ≤ 108;
-// dW: B·H·W ≤ 198) of magnitude ~10. The transforms add a few roundings per element with
-// constants of at most 1 + ½ + ½ (G, A, B are 0, ±½, ±1), so the error stays ~sqrt(terms)·2⁻²⁴·|sum|
-// times a small factor, ≤ 1e-6 here (measured); 1e-5 leaves a 10× margin, as for the direct conv.
+// Small cases, unit-normal x, w and upstream gradient: sums of C·9 ≤ 72 products (dx: O·9 ≤ 72;
+// dW: B·H·W ≤ 147 per tap) whose values reach ~30. The transforms add a few roundings per element
+// with constants of at most 1 + ½ + ½ (G, A and B hold only 0, ±½, ±1), so the error stays near
+// the direct conv's ~sqrt(terms)·2⁻²⁴·|partial sums|: measured ≤ 1.2e-5 absolute, ≤ 4e-7 of each
+// tensor's largest value. The direct conv tests' bound (1e-5 + 1e-5·|ref|) holds with that margin.
 const TOL = { atol: 1e-5, rtol: 1e-5 };
 
 /** Runs `fn` with conv2d's 3×3 convs forced to `algorithm` on `gpu`, then back to 'auto'. */
@@ -46,7 +47,7 @@ async function convAndGrads(gpu: Gpu, x: Float32Array, w: Float32Array, b: Float
 describe('conv2d through Winograd F(2×2, 3×3)', () => {
   const cases: [string, number[], number, boolean][] = [
     // name, [B, C, H, W], O, bias
-    ['odd sizes (partial tiles), batch 2', [2, 8, 9, 11], 12, true],
+    ['odd sizes (partial tiles), batch 2', [2, 4, 9, 7], 8, true],
     ['even sizes, channels not multiples of 4, no bias', [1, 3, 6, 8], 5, false],
     ['a 1×1 image: one tile, mostly padding', [3, 4, 1, 1], 4, true],
     ['a 7×7 image (the PSP bottleneck\'s size), 3 images', [3, 4, 7, 7], 8, false],
