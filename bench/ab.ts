@@ -4,12 +4,12 @@
 // `node dist/bench/ab.js [--kernels tile|register|subgroup] [--rounds N] CASE CASE...`, e.g.
 //   node dist/bench/ab.js attention:t225:fwd+bwd attention:t225-bias:fwd+bwd
 // prints each case's median and its rate relative to the first case. A case may be a model's
-// forward or train step, and may end in @direct or @winograd to force conv2d's 3×3 algorithm
-// while it runs (src/ops/winograd.ts), e.g.
-//   node dist/bench/ab.js conv:upernet-tiny-240:fuse:fwd@direct conv:upernet-tiny-240:fuse:fwd@winograd
+// forward or train step, and may end in @direct, @winograd-2x2 or @winograd-4x4 to force
+// conv2d's 3×3 algorithm while it runs (src/ops/winograd.ts), e.g.
+//   node dist/bench/ab.js conv:upernet-tiny-240:fuse:fwd@direct conv:upernet-tiny-240:fuse:fwd@winograd-4x4
 import { parseArgs } from 'node:util';
 import { cpuSubgroups, Gpu, type DeviceOptions } from '../src/index.js';
-import { setConv3x3Algorithm, type Conv3x3Algorithm } from '../src/ops/winograd.js';
+import { CONV_3X3_ALGORITHMS, setConv3x3Algorithm, type Conv3x3Algorithm } from '../src/ops/winograd.js';
 import { selectCases } from './cases.js';
 import { prepareKernel, type KernelCase } from './kernels.js';
 import { prepareModel, type ModelCase } from './models.js';
@@ -32,7 +32,7 @@ if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`ab: --rounds must 
 
 const gpu = await Gpu.create(options);
 if (values.kernels === 'subgroup' && !cpuSubgroups(gpu)) throw new Error('ab: this adapter offers no subgroups of 8 or more');
-const CONV_3X3: readonly string[] = ['auto', 'direct', 'winograd'] satisfies Conv3x3Algorithm[];
+const CONV_3X3: readonly string[] = CONV_3X3_ALGORITHMS;
 const cases = positionals.map((p) => {
   const [name, conv = 'auto'] = p.split('@');
   const found = selectCases([name], gpu.info.cpu);

@@ -184,7 +184,7 @@ function disposeAll(gpu: Gpu, things: { dispose(): void }[]): void {
 describe('segmenter vs PyTorch', () => {
   // The fixture's convs (16 channels, 64 into the fusion conv) are narrower than where conv2d takes
   // Winograd by itself, so a second run forces it on every 3×3 conv: the same tolerances hold.
-  for (const conv3x3 of ['auto', 'winograd'] as const) it(`UPerNet model: logits, loss, every gradient, running statistics and eval logits match (3×3 convs: ${conv3x3})`, async () => {
+  for (const conv3x3 of ['auto', 'winograd-2x2', 'winograd-4x4'] as const) it(`UPerNet model: logits, loss, every gradient, running statistics and eval logits match (3×3 convs: ${conv3x3})`, async () => {
     const gpu = await testGpu();
     setConv3x3Algorithm(gpu, conv3x3);
     onTestFinished(() => setConv3x3Algorithm(gpu, 'auto'));

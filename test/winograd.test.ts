@@ -2,7 +2,7 @@
 // f64 direct-conv reference, finite differences, the direct kernels, and the binding limit.
 import { describe, expect, it } from 'vitest';
 import { conv2d } from '../src/ops/conv.js';
-import { setConv3x3Algorithm, useWinograd } from '../src/ops/winograd.js';
+import { setConv3x3Algorithm, winogradTile, type Conv3x3Algorithm } from '../src/ops/winograd.js';
 import { backward } from '../src/autograd/tape.js';
 import { scope } from '../src/tensor/scope.js';
 import { Gpu } from '../src/gpu/gpu.js';
@@ -13,15 +13,24 @@ import { KERNEL_VARIANTS, kernelsUsed } from './helpers/subgroups.js';
 import { randn } from './helpers/random.js';
 import { conv2dGradRef, conv2dRef } from './reference/conv.js';
 
+const WINOGRAD = ['winograd-2x2', 'winograd-4x4'] as const;
+type Winograd = (typeof WINOGRAD)[number];
+
 // Small cases, unit-normal x, w and upstream gradient: sums of C·9 ≤ 72 products (dx: O·9 ≤ 72;
-// dW: B·H·W ≤ 147 per tap) whose values reach ~30. The transforms add a few roundings per element
-// with constants of at most 1 + ½ + ½ (G, A and B hold only 0, ±½, ±1), so the error stays near
-// the direct conv's ~sqrt(terms)·2⁻²⁴·|partial sums|: measured ≤ 1.2e-5 absolute, ≤ 4e-7 of each
-// tensor's largest value. The direct conv tests' bound (1e-5 + 1e-5·|ref|) holds with that margin.
-const TOL = { atol: 1e-5, rtol: 1e-5 };
+// dW: B·H·W ≤ 147 per tap) whose values reach ~30. F(2×2)'s G, A and B hold only 0, ±½, ±1, so
+// its transforms add a few roundings per element and no growth: the error stays near the direct
+// conv's ~sqrt(terms)·2⁻²⁴·|partial sums|, measured ≤ 1.2e-5 absolute, ≤ 4e-7 of each tensor's
+// largest value, and the direct conv tests' bound (1e-5 + 1e-5·|ref|) holds with that margin.
+// F(4×4)'s matrices hold 4, 5 and 8 (Bᵀ, Aᵀ) and ¼ … 1/24 (G): transformed values are sums of
+// terms up to ~25× the inputs that cancel back in Aᵀ · A, so the rounding is about an order of
+// magnitude larger: measured ≤ 9.5e-5 absolute, ≤ 4e-6 of the scale; 3e-4 leaves a 3× margin.
+const TOL: Record<Winograd, { atol: number; rtol: number }> = {
+  'winograd-2x2': { atol: 1e-5, rtol: 1e-5 },
+  'winograd-4x4': { atol: 3e-4, rtol: 1e-5 },
+};
 
 /** Runs `fn` with conv2d's 3×3 convs forced to `algorithm` on `gpu`, then back to 'auto'. */
-async function withAlgorithm<T>(gpu: Gpu, algorithm: 'direct' | 'winograd', fn: () => Promise<T>): Promise<T> {
+async function withAlgorithm<T>(gpu: Gpu, algorithm: Conv3x3Algorithm, fn: () => Promise<T>): Promise<T> {
   setConv3x3Algorithm(gpu, algorithm);
   try {
     return await fn();
@@ -44,7 +53,7 @@ async function convAndGrads(gpu: Gpu, x: Float32Array, w: Float32Array, b: Float
   return result;
 }
 
-describe('conv2d through Winograd F(2×2, 3×3)', () => {
+describe('conv2d through Winograd F(2×2, 3×3) and F(4×4, 3×3)', () => {
   const cases: [string, number[], number, boolean][] = [
     // name, [B, C, H, W], O, bias
     ['odd sizes (partial tiles), batch 2', [2, 4, 9, 7], 8, true],
@@ -52,26 +61,26 @@ describe('conv2d through Winograd F(2×2, 3×3)', () => {
     ['a 1×1 image: one tile, mostly padding', [3, 4, 1, 1], 4, true],
     ['a 7×7 image (the PSP bottleneck\'s size), 3 images', [3, 4, 7, 7], 8, false],
   ];
-  for (const [name, xShape, O, bias] of cases) for (const variant of KERNEL_VARIANTS) {
-    it(`matches the reference and finite differences: ${name} (${xShape.join('×')} → ${O}), ${variant.name} matmul`, async ({ skip }) => {
+  for (const [name, xShape, O, bias] of cases) for (const algorithm of WINOGRAD) for (const variant of KERNEL_VARIANTS) {
+    it(`matches the reference and finite differences: ${name} (${xShape.join('×')} → ${O}), ${algorithm}, ${variant.name} matmul`, async ({ skip }) => {
       const gpu = (await variant.gpu()) ?? skip('this adapter has no subgroups');
-      await withAlgorithm(gpu, 'winograd', () => gradCheck({
+      await withAlgorithm(gpu, algorithm, () => gradCheck({
         gpu,
-        kernel: 'conv2d-winograd',
+        kernel: `conv2d ${algorithm}`,
         inputs: [{ shape: xShape }, { shape: [O, xShape[1], 3, 3] }, ...(bias ? [{ shape: [O] }] : [])],
         gpuForward: ([x, w, b]) => conv2d(x, w, b, { padding: 1 }),
         cpuForward: ([x, w, b]) => conv2dRef(x, w, b, xShape, [O, 3, 3], 1),
-        forwardTol: TOL,
-        gradTol: TOL,
+        forwardTol: TOL[algorithm],
+        gradTol: TOL[algorithm],
       }));
     });
   }
 
-  it('matches the reference and the direct kernels at 2×64×15×14 → 32 (UPerNet-like channel counts)', async () => {
+  for (const algorithm of WINOGRAD) it(`matches the reference and the direct kernels at 2×64×15×14 → 32 (UPerNet-like channel counts), ${algorithm}`, async () => {
     const gpu = await testGpu();
     const xShape = [2, 64, 15, 14], O = 32;
     const x = randn(2 * 64 * 15 * 14, 41), w = randn(O * 64 * 9, 42, 0.05), b = randn(O, 43), g = randn(2 * O * 15 * 14, 44);
-    const wino = await withAlgorithm(gpu, 'winograd', () => convAndGrads(gpu, x, w, b, g, xShape, O));
+    const wino = await withAlgorithm(gpu, algorithm, () => convAndGrads(gpu, x, w, b, g, xShape, O));
     const direct = await withAlgorithm(gpu, 'direct', () => convAndGrads(gpu, x, w, b, g, xShape, O));
     const ref = conv2dGradRef(x, w, g, xShape, [O, 3, 3], 1);
     const out = conv2dRef(Float64Array.from(x), Float64Array.from(w), Float64Array.from(b), xShape, [O, 3, 3], 1);
@@ -79,33 +88,37 @@ describe('conv2d through Winograd F(2×2, 3×3)', () => {
     // ~sqrt(576)·6e-8·1.2 ≈ 2e-6 typical for the direct conv, the transforms' few extra roundings
     // at most a small factor more; dW: 420 unit products per (o, c, tap) split into 16 transformed
     // sums of up to 4·420 terms, partial sums ~40: ~sqrt(1680)·6e-8·40 ≈ 1e-4.
-    const short = { atol: 2e-5, rtol: 1e-5 };
-    const long = { atol: 3e-4, rtol: 1e-5 };
-    for (const [label, r] of [['winograd', wino], ['direct', direct]] as const) {
-      expectClose(r.out, out, short, 'conv2d-winograd', `forward (${label})`);
-      expectClose(r.dx, ref.dx, short, 'conv2d-winograd', `grad x (${label})`);
-      expectClose(r.dw, ref.dw, long, 'conv2d-winograd', `grad weight (${label})`);
+    // F(4×4) rounds about 10× more (see TOL; measured 2.3e-5 forward, 2.2e-4 dW).
+    for (const [label, r] of [[algorithm, wino], ['direct', direct]] as const) {
+      const loose = label === 'winograd-4x4' ? 10 : 1;
+      const short = { atol: 2e-5 * loose, rtol: 1e-5 };
+      const long = { atol: 3e-4 * loose, rtol: 1e-5 };
+      expectClose(r.out, out, short, 'conv2d 2×64×15×14', `forward (${label})`);
+      expectClose(r.dx, ref.dx, short, 'conv2d 2×64×15×14', `grad x (${label})`);
+      expectClose(r.dw, ref.dw, long, 'conv2d 2×64×15×14', `grad weight (${label})`);
     }
-    expectClose(wino.db, ref.db, long, 'conv2d-winograd', 'grad bias');
+    // The bias gradient is a plain channel sum either way.
+    expectClose(wino.db, ref.db, { atol: 3e-4, rtol: 1e-5 }, 'conv2d 2×64×15×14', `grad bias (${algorithm})`);
   });
 
-  it('splits the tiles to keep every binding under the device limit, with the same results and no leak', async () => {
+  for (const algorithm of WINOGRAD) it(`splits the tiles to keep every binding under the device limit, with the same results and no leak, ${algorithm}`, async () => {
     // A context whose storage bindings are limited to 16 KiB: the transformed [16, 8, tiles] input
-    // of 2×5×6 = 60 tiles would be 30 KiB, so the tiles go in two chunks of 32 (the dispatch checks
-    // every binding against the limit, and the weight gradient adds the chunks' parts).
+    // of 2×5×6 = 60 2×2 tiles would be 30 KiB, [36, 8, tiles] of 2×3×3 = 18 4×4 tiles 20 KiB, so
+    // the tiles go in two chunks (the dispatch checks every binding against the limit, and the
+    // weight gradient adds the chunks' parts).
     const gpu = await Gpu.create();
     try {
       Object.defineProperty(gpu, 'limits', { value: { ...gpu.limits, maxStorageBufferBindingSize: 16 * 1024 } });
-      setConv3x3Algorithm(gpu, 'winograd');
+      setConv3x3Algorithm(gpu, algorithm);
       const xShape = [2, 8, 9, 11], O = 8;
       const kernels = await kernelsUsed(gpu, () => gradCheck({
         gpu,
-        kernel: 'conv2d-winograd',
+        kernel: `conv2d ${algorithm}, split`,
         inputs: [{ shape: xShape }, { shape: [O, 8, 3, 3] }, { shape: [O] }],
         gpuForward: ([x, w, b]) => conv2d(x, w, b, { padding: 1 }),
         cpuForward: ([x, w, b]) => conv2dRef(x, w, b, xShape, [O, 3, 3], 1),
-        forwardTol: TOL,
-        gradTol: TOL,
+        forwardTol: TOL[algorithm],
+        gradTol: TOL[algorithm],
         seed: 5,
       }));
       // Two chunks each: the forward's and the input gradient's input transforms, the weight gradient's.
@@ -136,12 +149,14 @@ describe('conv2d through Winograd F(2×2, 3×3)', () => {
       x.dispose();
       w.dispose();
     }).then((k) => k.some((name) => name.startsWith('winograd:')));
-    expect(useWinograd(gpu, 768, 192)).toBe(true);
+    expect(winogradTile(gpu, [4, 768, 60, 60], 192)).toBe(4); // UPerNet's fusion conv
+    expect(winogradTile(gpu, [4, 960, 7, 7], 192)).toBe(2); // its PPM bottleneck: 16 tiles of 4×4
+    expect(winogradTile(gpu, [4, 30, 60, 60], 30)).toBe(0); // channels not multiples of 4
     expect(await uses([1, 64, 4, 4], 64)).toBe(true);
     expect(await uses([1, 8, 4, 4], 8)).toBe(false);
     expect(await uses([1, 64, 4, 4], 64, 3, 0)).toBe(false);
     expect(await uses([1, 64, 4, 4], 64, 1, 0)).toBe(false);
     expect(await withAlgorithm(gpu, 'direct', () => uses([1, 64, 4, 4], 64))).toBe(false);
-    expect(await withAlgorithm(gpu, 'winograd', () => uses([1, 8, 4, 4], 8))).toBe(true);
+    expect(await withAlgorithm(gpu, 'winograd-2x2', () => uses([1, 8, 4, 4], 8))).toBe(true);
   });
 });
