@@ -29,8 +29,8 @@
 //   weight_grad_transform    dW[o, c] (+)= Gᵀ dU[·, o, c] G, 3×3 (ACCUMULATE adds to dW)
 // Invocations work on one (channel, tile) or (row, column) pair each; tiles run along x, so
 // neighbouring lanes read and write neighbouring transformed elements. Every matrix is applied as
-// straight-line code on a column and then on each row; the loops run to pipeline constants, so the
-// compiler unrolls them and the tiles stay in registers.
+// straight-line code on each column and then on each row; the loops run to pipeline constants, so
+// the compiler can unroll them and keep the tiles in registers.
 
 override F4: bool = false;
 override FLIP: bool = false;
