@@ -8,8 +8,7 @@
 // conv2d's 3×3 algorithm while it runs (src/ops/winograd.ts), e.g.
 //   node dist/bench/ab.js conv:upernet-tiny-240:fuse:fwd@direct conv:upernet-tiny-240:fuse:fwd@winograd-4x4
 import { parseArgs } from 'node:util';
-import { cpuSubgroups, Gpu, type DeviceOptions } from '../src/index.js';
-import { CONV_3X3_ALGORITHMS, setConv3x3Algorithm, type Conv3x3Algorithm } from '../src/ops/winograd.js';
+import { CONV_3X3_ALGORITHMS, cpuSubgroups, Gpu, setConv3x3Algorithm, type Conv3x3Algorithm, type DeviceOptions } from '../src/index.js';
 import { selectCases } from './cases.js';
 import { prepareKernel, type KernelCase } from './kernels.js';
 import { prepareModel, type ModelCase } from './models.js';

@@ -8,8 +8,7 @@
 // little above the step's own time; the shares are what to look at. Replays reuse the step's
 // buffers, whose contents are by then whatever the step left: timing does not depend on values.
 import { parseArgs } from 'node:util';
-import { Gpu, type Bindable, type DispatchSpec } from '../src/index.js';
-import { CONV_3X3_ALGORITHMS, setConv3x3Algorithm, type Conv3x3Algorithm } from '../src/ops/winograd.js';
+import { CONV_3X3_ALGORITHMS, Gpu, setConv3x3Algorithm, type Bindable, type Conv3x3Algorithm, type DispatchSpec } from '../src/index.js';
 import { selectCases } from './cases.js';
 import { prepareModel, type ModelCase } from './models.js';
 import { median } from './timing.js';
