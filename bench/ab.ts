@@ -3,11 +3,15 @@
 // and the ratios stay meaningful when the absolute times do not.
 // `node dist/bench/ab.js [--kernels tile|register|subgroup] [--rounds N] CASE CASE...`, e.g.
 //   node dist/bench/ab.js attention:t225:fwd+bwd attention:t225-bias:fwd+bwd
-// prints each case's median and its rate relative to the first case.
+// prints each case's median and its rate relative to the first case. A case may be a model's
+// forward or train step, and may end in @direct, @winograd-2x2 or @winograd-4x4 to force
+// conv2d's 3×3 algorithm while it runs (src/ops/winograd.ts), e.g.
+//   node dist/bench/ab.js conv:upernet-tiny-240:fuse:fwd@direct conv:upernet-tiny-240:fuse:fwd@winograd-4x4
 import { parseArgs } from 'node:util';
-import { cpuSubgroups, Gpu, type DeviceOptions } from '../src/index.js';
+import { CONV_3X3_ALGORITHMS, cpuSubgroups, Gpu, setConv3x3Algorithm, type Conv3x3Algorithm, type DeviceOptions } from '../src/index.js';
 import { selectCases } from './cases.js';
 import { prepareKernel, type KernelCase } from './kernels.js';
+import { prepareModel, type ModelCase } from './models.js';
 import { median } from './timing.js';
 
 const KERNELS: Record<string, DeviceOptions> = {
@@ -27,16 +31,28 @@ if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`ab: --rounds must 
 
 const gpu = await Gpu.create(options);
 if (values.kernels === 'subgroup' && !cpuSubgroups(gpu)) throw new Error('ab: this adapter offers no subgroups of 8 or more');
+const CONV_3X3: readonly string[] = CONV_3X3_ALGORITHMS;
 const cases = positionals.map((p) => {
-  const [c] = selectCases([p], gpu.info.cpu);
-  if (!c || c.kind === 'model' || selectCases([p], gpu.info.cpu).length !== 1) throw new Error(`ab: '${p}' must name one single-op case`);
-  return c as KernelCase;
+  const [name, conv = 'auto'] = p.split('@');
+  const found = selectCases([name], gpu.info.cpu);
+  const c = found[0];
+  if (found.length !== 1 || (c.kind === 'model' && c.mode === 'memory')) throw new Error(`ab: '${name}' must name one op case or a model's forward or train step`);
+  if (!CONV_3X3.includes(conv)) throw new Error(`ab: '${p}': the suffix after @ must be one of ${CONV_3X3.join(', ')}`);
+  return { ...c, name: p, conv: conv as Conv3x3Algorithm };
 });
-const prepared = cases.map((c) => prepareKernel(gpu, c));
-for (const p of prepared) await p.step(); // compile and fill the pools
+const prepared = await Promise.all(cases.map(async (c) => {
+  if (c.kind !== 'model') return prepareKernel(gpu, c as KernelCase);
+  const m = await prepareModel(c as ModelCase, gpu);
+  return { step: c.mode === 'train' ? m.trainStep : m.forwardStep, dispose: () => m.dispose() };
+}));
+for (const [i, p] of prepared.entries()) { // compile and fill the pools
+  setConv3x3Algorithm(gpu, cases[i].conv);
+  await p.step();
+}
 const samples: number[][] = cases.map(() => []);
 for (let r = 0; r < rounds; r++) {
   for (const [i, p] of prepared.entries()) {
+    setConv3x3Algorithm(gpu, cases[i].conv);
     const t0 = performance.now();
     await p.step();
     samples[i].push(performance.now() - t0);

@@ -1,19 +1,20 @@
 // Per-kernel profile of one model step: records the dispatches of a warm step, then replays each
 // alone (dispatch, wait for the queue) on the same buffers, and sums the times per kernel.
-// `node dist/bench/profile.js [model:vit-tiny:240:train] [--top N]`
+// `node dist/bench/profile.js [model:vit-tiny:240:train] [--top N] [--conv3x3 auto|direct|winograd-2x2|winograd-4x4]`
+// (--conv3x3 forces conv2d's 3×3 algorithm, src/ops/winograd.ts).
 //
 // A replayed dispatch's time includes one submit-and-wait (the first table row says how long an
 // empty one takes here), and the kernels run alone rather than back to back, so the total is a
 // little above the step's own time; the shares are what to look at. Replays reuse the step's
 // buffers, whose contents are by then whatever the step left: timing does not depend on values.
 import { parseArgs } from 'node:util';
-import { Gpu, type Bindable, type DispatchSpec } from '../src/index.js';
+import { CONV_3X3_ALGORITHMS, Gpu, setConv3x3Algorithm, type Bindable, type Conv3x3Algorithm, type DispatchSpec } from '../src/index.js';
 import { selectCases } from './cases.js';
 import { prepareModel, type ModelCase } from './models.js';
 import { median } from './timing.js';
 
 const { values, positionals } = parseArgs({
-  options: { top: { type: 'string', default: '15' } },
+  options: { top: { type: 'string', default: '15' }, conv3x3: { type: 'string', default: 'auto' } },
   allowPositionals: true,
 });
 const name = positionals[0] ?? 'model:vit-tiny:240:train';
@@ -22,6 +23,9 @@ const c = found[0];
 if (found.length !== 1 || c.kind !== 'model' || c.mode === 'memory') throw new Error(`profile: '${name}' must name one model forward or train case`);
 
 const gpu = await Gpu.create();
+const CONV_3X3: readonly string[] = CONV_3X3_ALGORITHMS;
+if (!CONV_3X3.includes(values.conv3x3)) throw new Error(`profile: --conv3x3 must be one of ${CONV_3X3.join(', ')}; got '${values.conv3x3}'`);
+setConv3x3Algorithm(gpu, values.conv3x3 as Conv3x3Algorithm);
 const m = await prepareModel(c as ModelCase, gpu);
 const step = c.mode === 'train' ? m.trainStep : m.forwardStep;
 await step(); // compile every pipeline

@@ -13,6 +13,7 @@ export { Gpu, type DispatchSpec, type Bindable } from './gpu/gpu.js';
 export { detectRuntime, NO_ADAPTER_HELP, type DeviceInfo, type DeviceOptions, type RuntimeName } from './gpu/device.js';
 export type { MemoryStats } from './gpu/pool.js';
 export { cpuSubgroups } from './ops/subgroups.js';
+export { CONV_3X3_ALGORITHMS, setConv3x3Algorithm, type Conv3x3Algorithm } from './ops/winograd.js';
 export { Tensor, numel } from './tensor/tensor.js';
 export type { HostTensor } from './tensor/host-tensor.js';
 export { scope, scopeAsync, keep } from './tensor/scope.js';

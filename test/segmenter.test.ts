@@ -3,7 +3,7 @@
 // two single-block decoders against PyTorch, dropout seeding, force-2d shapes, a 30-step training
 // run that must learn a toy batch, and a training step that must not leak GPU memory.
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { backward, noGrad, tapeLength } from '../src/autograd/tape.js';
 import type { Gpu } from '../src/gpu/gpu.js';
 import { halfToFloat } from '../src/io/float16.js';
@@ -15,6 +15,7 @@ import type { HostTensor } from '../src/tensor/host-tensor.js';
 import { centreSlice, force2dConfig, Segmenter, type DecoderKind } from '../src/model/segmenter.js';
 import type { Module } from '../src/nn/module.js';
 import { crossEntropyLoss } from '../src/ops/loss.js';
+import { setConv3x3Algorithm } from '../src/ops/winograd.js';
 import { AdamW } from '../src/optim/adamw.js';
 import { scope } from '../src/tensor/scope.js';
 import { Tensor } from '../src/tensor/tensor.js';
@@ -181,8 +182,12 @@ function disposeAll(gpu: Gpu, things: { dispose(): void }[]): void {
 }
 
 describe('segmenter vs PyTorch', () => {
-  it('UPerNet model: logits, loss, every gradient, running statistics and eval logits match', async () => {
+  // The fixture's convs (16 channels, 64 into the fusion conv) are narrower than where conv2d takes
+  // Winograd by itself, so a second run forces it on every 3×3 conv: the same tolerances hold.
+  for (const conv3x3 of ['auto', 'winograd-2x2', 'winograd-4x4'] as const) it(`UPerNet model: logits, loss, every gradient, running statistics and eval logits match (3×3 convs: ${conv3x3})`, async () => {
     const gpu = await testGpu();
+    setConv3x3Algorithm(gpu, conv3x3);
+    onTestFinished(() => setConv3x3Algorithm(gpu, 'auto'));
     const fx = fixture.upernet;
     const { B, C, D, image, classes, channels, features } = fx.config;
     const model = new Segmenter(gpu, 0, CONFIG, { classes, channels, featureIndices: features, dropout: 0 });

@@ -13,6 +13,7 @@ import { needsGrad, record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { fmt } from './layout.js';
 import { cpuSubgroups } from './subgroups.js';
+import { winogradConv, winogradTile, winogradWeightGrad } from './winograd.js';
 
 /** Output tile edge (BM = BN in conv.wgsl) and reduction step (BK). */
 const TILE = 64;
@@ -223,7 +224,9 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | undefined, opti
   const g = geometry({ B, C, H, W, M: O, KH, KW, SH: 1, SW: 1, padH: pad, padW: pad });
   if (g.OH < 1 || g.OW < 1) throw new Error(`${op}: a ${KH}×${KW} kernel with padding ${pad} does not fit x ${fmt(x.shape)}`);
 
-  const out = convForward(x, weight, g, false, bias);
+  // 3×3 pad 1 keeps the size; Winograd (winograd.ts) does it with fewer multiplies where that pays.
+  const tile = KH === 3 && KW === 3 && pad === 1 ? winogradTile(x.gpu, x.shape, O) : 0;
+  const out = tile ? winogradConv(x, weight, tile, false, bias) : convForward(x, weight, g, false, bias);
   // Gradients no one needs (of an input image, a frozen weight) are not computed.
   const need = [needsGrad(x), needsGrad(weight), bias !== undefined && needsGrad(bias)];
   return record({
@@ -234,8 +237,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | undefined, opti
     backward: (gradOut, [xs, ws]) => {
       // Padding kh − 1 − p turns each output-gradient window into exactly the outputs an input pixel fed.
       const back = geometry({ B, C: O, H: g.OH, W: g.OW, M: C, KH, KW, SH: 1, SW: 1, padH: KH - 1 - pad, padW: KW - 1 - pad });
-      const dx = need[0] ? convForward(gradOut, ws, back, true) : null;
-      const dW = need[1] ? weightGrad(gradOut, xs, g, weight.shape) : null;
+      const dx = !need[0] ? null : tile ? winogradConv(gradOut, ws, tile, true) : convForward(gradOut, ws, back, true);
+      const dW = !need[1] ? null : tile ? winogradWeightGrad(gradOut, xs, tile) : weightGrad(gradOut, xs, g, weight.shape);
       return bias ? [dx, dW, need[2] ? channelSum(gradOut) : null] : [dx, dW];
     },
   });
