@@ -6,6 +6,7 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { gradCheck, expectClose } from './helpers/check.js';
 import { testGpu } from './helpers/gpu.js';
 import { randn, rng } from './helpers/random.js';
+import { entriesUsed } from './helpers/subgroups.js';
 import { concatRef, coords, permuteRef, sliceRef, strides } from './reference/shape.js';
 
 // Layout ops move f32 values without arithmetic: the forward must be bit-exact.
@@ -147,6 +148,50 @@ describe('slice / concat', () => {
     expect(() => concat([], 0)).toThrow(/concat: needs at least one tensor/);
     x.dispose();
     y.dispose();
+  });
+});
+
+// Boxes whose innermost run is contiguous on both sides, 4-aligned, go through the vec4 copy;
+// the ranges here start on and off a multiple of 4 so both kernels are checked.
+describe('vec4 copies', () => {
+  const shape = [2, 3, 4, 8];
+  for (const dims of [[1, 0, 2, 3], [0, 2, 1, 3], [2, 0, 1, 3]]) {
+    it(`permute [2, 3, 4, 8] by [${dims}]`, async () => {
+      await gradCheck({
+        gpu: await testGpu(),
+        kernel: 'permute',
+        inputs: [{ shape }],
+        gpuForward: ([x]) => permute(x, dims),
+        cpuForward: ([x]) => permuteRef(x, shape, dims),
+        forwardTol: EXACT,
+        gradTol: GRAD,
+      });
+    });
+  }
+  const ranges: [number, number, number][] = [[1, 1, 3], [3, 4, 8], [3, 2, 6], [2, 1, 2]];
+  for (const [axis, start, end] of ranges) {
+    it(`slice [2, 3, 4, 8] along axis ${axis}, [${start}, ${end})`, async () => {
+      await gradCheck({
+        gpu: await testGpu(),
+        kernel: 'slice',
+        inputs: [{ shape }],
+        gpuForward: ([x]) => slice(x, axis, start, end),
+        cpuForward: ([x]) => sliceRef(x, shape, axis, start, end),
+        forwardTol: EXACT,
+        gradTol: GRAD,
+      });
+    });
+  }
+
+  it('takes the vec4 copy exactly where the run is 4-aligned', async () => {
+    const gpu = await testGpu();
+    const x = Tensor.fromArray(gpu, randn(2 * 3 * 4 * 8, 5), shape);
+    const entry = async (op: () => Tensor) => entriesUsed(gpu, async () => op().dispose());
+    expect(await entry(() => permute(x, [0, 2, 1, 3]))).toEqual(['strided_copy_vec4']);
+    expect(await entry(() => slice(x, 3, 4, 8))).toEqual(['strided_copy_vec4']);
+    expect(await entry(() => slice(x, 3, 2, 6))).toEqual(['strided_copy']); // base 2 is not 4-aligned
+    expect(await entry(() => permute(x, [0, 1, 3, 2]))).toEqual(['strided_copy']); // innermost stride 4
+    x.dispose();
   });
 });
 

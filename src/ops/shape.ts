@@ -29,6 +29,25 @@ function coalesceBox(box: Box): Box {
   return { shape: sizes, srcStride, dstStride, srcBase: box.srcBase, dstBase: box.dstBase };
 }
 
+/**
+ * The box counted in vec4s when its innermost dimension is contiguous on both sides and its size,
+ * every other stride and both bases are multiples of 4; null otherwise.
+ */
+function vec4Box(b: Box): Box | null {
+  const last = b.shape.length - 1;
+  const strides = [...b.srcStride.slice(0, last), ...b.dstStride.slice(0, last)];
+  if (b.shape[last] % 4 !== 0 || b.srcStride[last] !== 1 || b.dstStride[last] !== 1) return null;
+  if (![...strides, b.srcBase, b.dstBase].every((v) => v % 4 === 0)) return null;
+  const quarter = (list: number[]) => list.map((v, d) => (d === last ? v : v / 4));
+  return {
+    shape: b.shape.map((v, d) => (d === last ? v / 4 : v)),
+    srcStride: quarter(b.srcStride),
+    dstStride: quarter(b.dstStride),
+    srcBase: b.srcBase / 4,
+    dstBase: b.dstBase / 4,
+  };
+}
+
 /** Encodes the copy of a box from src into dst (which must be different buffers). */
 function copyBox(src: Tensor, dst: Tensor, box: Box): void {
   const n = numel(box.shape);
@@ -38,12 +57,16 @@ function copyBox(src: Tensor, dst: Tensor, box: Box): void {
     src.gpu.copy(src.buffer, src.byteOffset + 4 * b.srcBase, dst.buffer, dst.byteOffset + 4 * b.dstBase, 4 * n);
     return;
   }
+  const v = vec4Box(b);
+  const walk = v ?? b;
+  const count = numel(walk.shape);
   src.gpu.dispatch({
     shader: 'layout',
-    entry: 'strided_copy',
-    uniforms: uniforms([n, b.shape.length, b.srcBase, b.dstBase, ...padDims(b.shape), ...padDims(b.srcStride), ...padDims(b.dstStride)]),
+    entry: v ? 'strided_copy_vec4' : 'strided_copy',
+    constants: { RANK: walk.shape.length },
+    uniforms: uniforms([count, walk.srcBase, walk.dstBase, 0, ...padDims(walk.shape), ...padDims(walk.srcStride), ...padDims(walk.dstStride)]),
     buffers: [src, dst],
-    workgroups: Math.ceil(n / 256),
+    workgroups: Math.ceil(count / 256),
   });
 }
 
