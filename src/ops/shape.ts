@@ -1,8 +1,8 @@
-// Shape ops: reshape (a view), permute / transpose, slice, concat and copy (contiguous copies),
-// zeros / full (a fill kernel), each with its backward rule.
+// Shape ops: reshape (a view), permute / transpose, slice, split, concat and copy (contiguous
+// copies), zeros / full (a fill kernel), each with its backward rule.
 
 import { uniforms, type Gpu } from '../gpu/gpu.js';
-import { record } from '../autograd/tape.js';
+import { record, recordMany } from '../autograd/tape.js';
 import { inferShape, numel, Tensor } from '../tensor/tensor.js';
 import { coalesce, contiguousStrides, fmt, MAX_DIMS, normalizeAxis, padDims } from './layout.js';
 
@@ -208,6 +208,31 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
     backward: (g) => {
       const dx = zeros(g.gpu, inShape);
       writeRange(g, dx, ax, start);
+      return [dx];
+    },
+  });
+}
+
+/**
+ * PyTorch's split with a list of sizes: consecutive parts of `x` along `axis`, as new contiguous
+ * tensors. Unlike a slice per part, the backward writes every part's gradient into one buffer
+ * (zero-filled only where a part got none) instead of summing a zero-padded gradient per part.
+ */
+export function split(x: Tensor, sizes: readonly number[], axis: number): Tensor[] {
+  const ax = normalizeAxis('split', 'axis', axis, x.shape);
+  const total = sizes.reduce((s, n) => s + n, 0);
+  if (sizes.length === 0 || !sizes.every((n) => Number.isInteger(n) && n > 0) || total !== x.shape[ax]) {
+    throw new Error(`split: sizes ${fmt(sizes)} must be positive integers adding up to ${x.shape[ax]}, the size of axis ${ax} of x ${fmt(x.shape)}`);
+  }
+  const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((s, n) => s + n, 0));
+  const { gpu, shape: inShape } = x;
+  return recordMany({
+    op: 'split',
+    inputs: [x],
+    outputs: sizes.map((n, i) => sliceCopy(x, ax, starts[i], starts[i] + n)),
+    backward: (gs) => {
+      const dx = gs.every((g) => g) ? Tensor.empty(gpu, inShape) : zeros(gpu, inShape);
+      gs.forEach((g, i) => g && writeRange(g, dx, ax, starts[i]));
       return [dx];
     },
   });
