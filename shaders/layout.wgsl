@@ -1,5 +1,5 @@
 // Layout copies: one strided copy serves permute, slice, slice's gradient and each part of a
-// concat; a fill writes a constant (zeros, full).
+// concat; a fill writes a constant (zeros, full), four at a time in `fill_vec4`.
 //
 // The copy walks a box of `shape` (rank <= 8, row-major, one invocation per element). The element
 // at coordinates c is read from src[srcBase + Σ c[d]·srcStride[d]] and written to
@@ -71,7 +71,7 @@ fn strided_copy_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
 }
 
 struct FillParams {
-  n: u32,
+  n: u32,     // elements, or vec4s for fill_vec4
   value: f32,
 }
 
@@ -83,4 +83,13 @@ fn fill(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let i = linearWorkgroup(wid, nwg) * 256u + lid;
   if (i < fp.n) { out[i] = fp.value; }
+}
+
+@group(0) @binding(1) var<storage, read_write> out4: array<vec4f>;
+
+@compute @workgroup_size(256)
+fn fill_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+             @builtin(local_invocation_index) lid: u32) {
+  let i = linearWorkgroup(wid, nwg) * 256u + lid;
+  if (i < fp.n) { out4[i] = vec4f(fp.value); }
 }

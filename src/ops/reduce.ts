@@ -22,10 +22,8 @@ function expand(op: string, src: Tensor, srcShape: readonly number[], target: re
   src.gpu.dispatch({
     shader: 'elementwise',
     entry: 'broadcast',
-    uniforms: uniforms(
-      [...padDims(layout.sizes), ...padDims(layout.strides[0]), ...padDims([]), layout.sizes.length, out.size],
-      [alpha],
-    ),
+    constants: { RANK: layout.sizes.length },
+    uniforms: uniforms([...padDims(layout.sizes), ...padDims(layout.strides[0]), ...padDims([]), out.size], [alpha]),
     buffers: [src, out],
     workgroups: Math.ceil(out.size / 256),
   });

@@ -1,10 +1,10 @@
 // Shape ops: reshape (a view), permute / transpose, slice, split, concat and copy (contiguous
 // copies), zeros / full (a fill kernel), each with its backward rule.
 
-import { uniforms, type Gpu } from '../gpu/gpu.js';
+import { flatWork, uniforms, type Gpu } from '../gpu/gpu.js';
 import { record, recordMany } from '../autograd/tape.js';
 import { inferShape, numel, Tensor } from '../tensor/tensor.js';
-import { coalesce, contiguousStrides, fmt, MAX_DIMS, normalizeAxis, padDims } from './layout.js';
+import { coalesce, contiguousStrides, fmt, MAX_DIMS, normalizeAxis, padDims, vec4Layout } from './layout.js';
 
 /**
  * A box of elements copied from src to dst: the element at coordinates c moves from
@@ -30,22 +30,13 @@ function coalesceBox(box: Box): Box {
 }
 
 /**
- * The box counted in vec4s when its innermost dimension is contiguous on both sides and its size,
- * every other stride and both bases are multiples of 4; null otherwise.
+ * The box counted in vec4s (see vec4Layout) where both bases are multiples of 4 too; null
+ * otherwise.
  */
 function vec4Box(b: Box): Box | null {
-  const last = b.shape.length - 1;
-  const strides = [...b.srcStride.slice(0, last), ...b.dstStride.slice(0, last)];
-  if (b.shape[last] % 4 !== 0 || b.srcStride[last] !== 1 || b.dstStride[last] !== 1) return null;
-  if (![...strides, b.srcBase, b.dstBase].every((v) => v % 4 === 0)) return null;
-  const quarter = (list: number[]) => list.map((v, d) => (d === last ? v : v / 4));
-  return {
-    shape: b.shape.map((v, d) => (d === last ? v / 4 : v)),
-    srcStride: quarter(b.srcStride),
-    dstStride: quarter(b.dstStride),
-    srcBase: b.srcBase / 4,
-    dstBase: b.dstBase / 4,
-  };
+  const v = vec4Layout({ sizes: b.shape, strides: [b.srcStride, b.dstStride] });
+  if (!v || b.srcBase % 4 !== 0 || b.dstBase % 4 !== 0) return null;
+  return { shape: v.sizes, srcStride: v.strides[0], dstStride: v.strides[1], srcBase: b.srcBase / 4, dstBase: b.dstBase / 4 };
 }
 
 /** Encodes the copy of a box from src into dst (which must be different buffers). */
@@ -128,12 +119,13 @@ function fill(gpu: Gpu, op: string, shape: readonly number[], value: number): Te
   }
   const out = Tensor.empty(gpu, shape);
   if (out.size === 0) return out;
+  const { vec4, count } = flatWork(out.size);
   gpu.dispatch({
     shader: 'layout',
-    entry: 'fill',
-    uniforms: uniforms([out.size], [value]),
+    entry: vec4 ? 'fill_vec4' : 'fill',
+    uniforms: uniforms([count], [value]),
     buffers: [out],
-    workgroups: Math.ceil(out.size / 256),
+    workgroups: Math.ceil(count / 256),
   });
   return out;
 }
