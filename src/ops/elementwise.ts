@@ -68,6 +68,11 @@ function launchUnaryGrad(op: Activation, saved: Tensor, dy: Tensor): Tensor {
   return dx;
 }
 
+/** dy where y > 0, else 0: ReLU's backward, for an op that applies the ReLU to its own output. */
+export function reluGrad(y: Tensor, dy: Tensor): Tensor {
+  return launchUnaryGrad('relu', y, dy);
+}
+
 /** The gradient `full` (of the broadcast output's shape) summed down to an input's shape; takes ownership of `full`. */
 function unbroadcast(full: Tensor, shape: readonly number[]): Tensor {
   if (sameShape(full.shape, shape)) return full;
