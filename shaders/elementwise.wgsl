@@ -92,7 +92,7 @@ fn binary(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   let i = linearIndex(wid, nwg, lid);
   if (i >= sp.n) { return; }
   let off = offsets(i);
-  c[i] = binaryOp(vec4f(a[off.x]), vec4f(b[off.y])).x;
+  c[i] = binaryOp(vec4f(a[off.x]), vec4f(b[off.y])).x; // one op for both kernels; unused lanes fold away
 }
 
 @group(0) @binding(1) var<storage, read> a4: array<vec4f>;
