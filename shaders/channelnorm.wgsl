@@ -8,6 +8,7 @@
 
 override AFFINE: bool = true;    // y = x̂·weight + bias; instance norm has neither
 override TRAINING: bool = true;  // backward through batch statistics (false: fixed running stats)
+override RELU: bool = false;     // normalize: y = max(y, 0) in the same pass (ConvModule's BN → ReLU)
 
 struct Params {
   outer: u32,
@@ -76,7 +77,8 @@ fn stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
 }
 
-// ---- normalize: y = (x − mean)·invStd·weight + bias, one invocation per element.
+// ---- normalize: y = (x − mean)·invStd·weight + bias (then max(y, 0) with RELU), one invocation
+// per element.
 @group(0) @binding(1) var<storage, read> normX: array<f32>;
 @group(0) @binding(2) var<storage, read> normMean: array<f32>;
 @group(0) @binding(3) var<storage, read> normVar: array<f32>;
@@ -99,6 +101,7 @@ fn normCoefs(g: u32) -> NormCoefs {
 fn normalizeAt(i: u32, c: NormCoefs) {
   var v = (normX[i] - c.mean) * c.inv;
   if (AFFINE) { v = v * c.weight + c.bias; }
+  if (RELU) { v = select(v, 0.0, v <= 0.0); } // NaN passes through, as in ops/elementwise's relu
   normY[i] = v;
 }
 

@@ -4,9 +4,17 @@
 //
 // Broadcasting: the output's index space is described by up to 8 dimensions (after the host has
 // merged dimensions that every operand walks contiguously) and, per operand, a stride along each
-// dimension; a broadcast dimension has stride 0.
+// dimension; a broadcast dimension has stride 0. Their number is the override constant RANK, so the
+// loop over them unrolls and its uniform loads have constant addresses (on lavapipe, one load per
+// SIMD vector instead of one per lane).
+//
+// The `_vec4` twins do the same work four elements at a time. The host picks them where every
+// operand walks the innermost dimension contiguously and sizes, strides and offsets split into
+// whole vec4s (counted in vec4s for the strided ones); on lavapipe a vec4 load costs about what a
+// scalar one does.
 
 override OP: u32 = 0u;
+override RANK: u32 = 1u;
 
 // Binary ops (entry `binary`).
 const ADD = 0u;
@@ -40,8 +48,7 @@ struct Strided {
   shape: array<vec4u, 2>,   // sizes of the (merged) output dimensions, outermost first
   strideA: array<vec4u, 2>, // elements of operand a per step along each dimension
   strideB: array<vec4u, 2>, // the same for operand b (unused by `broadcast`)
-  rank: u32,
-  n: u32,                   // output elements
+  n: u32,                   // output elements (vec4s for `binary_vec4`)
   alpha: f32,               // `broadcast` multiplies by it (1/count for a mean's gradient)
 }
 
@@ -56,7 +63,7 @@ fn at(v: array<vec4u, 2>, k: u32) -> u32 {
 fn offsets(i: u32) -> vec2u {
   var rest = i;
   var off = vec2u(0u);
-  for (var d = sp.rank; d > 0u; d--) {
+  for (var d = RANK; d > 0u; d--) {
     let size = at(sp.shape, d - 1u);
     let c = rest % size;
     rest /= size;
@@ -69,21 +76,36 @@ fn offsets(i: u32) -> vec2u {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
+fn binaryOp(x: vec4f, y: vec4f) -> vec4f {
+  switch OP {
+    case ADD: { return x + y; }
+    case SUB: { return x - y; }
+    case MUL: { return x * y; }
+    case DIV: { return x / y; }
+    default: { return vec4f(0.0); }
+  }
+}
+
 @compute @workgroup_size(256)
 fn binary(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
           @builtin(local_invocation_index) lid: u32) {
   let i = linearIndex(wid, nwg, lid);
   if (i >= sp.n) { return; }
   let off = offsets(i);
-  let x = a[off.x];
-  let y = b[off.y];
-  switch OP {
-    case ADD: { c[i] = x + y; }
-    case SUB: { c[i] = x - y; }
-    case MUL: { c[i] = x * y; }
-    case DIV: { c[i] = x / y; }
-    default: {}
-  }
+  c[i] = binaryOp(vec4f(a[off.x]), vec4f(b[off.y])).x; // one op for both kernels; unused lanes fold away
+}
+
+@group(0) @binding(1) var<storage, read> a4: array<vec4f>;
+@group(0) @binding(2) var<storage, read> b4: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> c4: array<vec4f>;
+
+@compute @workgroup_size(256)
+fn binary_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+               @builtin(local_invocation_index) lid: u32) {
+  let i = linearIndex(wid, nwg, lid);
+  if (i >= sp.n) { return; }
+  let off = offsets(i);
+  c4[i] = binaryOp(a4[off.x], b4[off.y]);
 }
 
 @group(0) @binding(1) var<storage, read> src: array<f32>;
@@ -101,7 +123,7 @@ fn broadcast(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
 // Unary kernels over contiguous arrays.
 
 struct Flat {
-  n: u32,
+  n: u32, // elements (vec4s for the `_vec4` twins)
   s: f32, // the scalar of `scale` and `addScalar`
 }
 
@@ -187,6 +209,19 @@ fn unary(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (i < fp.n) { uy[i] = unaryOp(ux[i]); }
 }
 
+@group(0) @binding(1) var<storage, read> ux4: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> uy4: array<vec4f>;
+
+@compute @workgroup_size(256)
+fn unary_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+              @builtin(local_invocation_index) lid: u32) {
+  let i = linearIndex(wid, nwg, lid);
+  if (i < fp.n) {
+    let x = ux4[i];
+    uy4[i] = vec4f(unaryOp(x.x), unaryOp(x.y), unaryOp(x.z), unaryOp(x.w));
+  }
+}
+
 // dx = dy · f'(·), from the saved input x or output y, whichever the op's derivative needs
 // (the same choice as PyTorch's derivative formulas).
 fn unaryGrad(v: f32, g: f32) -> f32 {
@@ -210,4 +245,19 @@ fn unary_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
               @builtin(local_invocation_index) lid: u32) {
   let i = linearIndex(wid, nwg, lid);
   if (i < fp.n) { dx[i] = unaryGrad(saved[i], dy[i]); }
+}
+
+@group(0) @binding(1) var<storage, read> saved4: array<vec4f>;
+@group(0) @binding(2) var<storage, read> dy4: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> dx4: array<vec4f>;
+
+@compute @workgroup_size(256)
+fn unary_grad_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                   @builtin(local_invocation_index) lid: u32) {
+  let i = linearIndex(wid, nwg, lid);
+  if (i < fp.n) {
+    let v = saved4[i];
+    let g = dy4[i];
+    dx4[i] = vec4f(unaryGrad(v.x, g.x), unaryGrad(v.y, g.y), unaryGrad(v.z, g.z), unaryGrad(v.w, g.w));
+  }
 }

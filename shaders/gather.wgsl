@@ -12,14 +12,15 @@ struct Params { positions: u32, heads: u32, rows: u32 }
 @group(0) @binding(2) var<storage, read> index: array<f32>;       // [N·N]
 @group(0) @binding(3) var<storage, read_write> bias: array<f32>;  // [H, N·N]
 
+// One invocation per position: it reads the position's table row once and writes every head's
+// bias from it (no index division, one index load per position instead of one per head).
 @compute @workgroup_size(256)
 fn expand(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
           @builtin(local_invocation_index) lid: u32) {
-  let e = (wid.x + wid.y * nwg.x) * 256u + lid;  // e = h·positions + pos
-  if (e >= p.heads * p.positions) { return; }
-  let h = e / p.positions;
-  let pos = e % p.positions;
-  bias[e] = table[u32(index[pos]) * p.heads + h];
+  let pos = (wid.x + wid.y * nwg.x) * 256u + lid;
+  if (pos >= p.positions) { return; }
+  let row = u32(index[pos]) * p.heads;
+  for (var h = 0u; h < p.heads; h++) { bias[h * p.positions + pos] = table[row + h]; }
 }
 
 @group(0) @binding(1) var<storage, read> dBias: array<f32>;        // [H, N·N]

@@ -14,7 +14,7 @@ const CHUNK = 4096u;          // WG * ITEMS: elements per workgroup in sumsq_par
 // ---- AdamW (torch.optim.AdamW, decoupled weight decay) ----
 
 struct AdamParams {
-  n: u32,
+  n: u32,            // vec4s in each arena
   decay: f32,        // 1 − lr·weight_decay
   beta1: f32,
   oneMinusBeta1: f32,
@@ -26,10 +26,11 @@ struct AdamParams {
 }
 
 @group(0) @binding(0) var<uniform> ap: AdamParams;
-@group(0) @binding(1) var<storage, read_write> param: array<f32>;
-@group(0) @binding(2) var<storage, read_write> expAvg: array<f32>;
-@group(0) @binding(3) var<storage, read_write> expAvgSq: array<f32>;
-@group(0) @binding(4) var<storage, read> grad: array<f32>;
+// The arenas are whole vec4s (the host pads them), so each invocation updates four elements.
+@group(0) @binding(1) var<storage, read_write> param: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> expAvg: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> expAvgSq: array<vec4f>;
+@group(0) @binding(4) var<storage, read> grad: array<vec4f>;
 @group(0) @binding(5) var<storage, read> clipCoef: array<f32>;  // [coefficient]; a stand-in without CLIP
 
 // In PyTorch's order: p ← p·(1 − lr·wd); m ← lerp(m, g, 1 − β1); v ← β2·v + (1 − β2)·g²;
@@ -41,7 +42,8 @@ fn adamw(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (i >= ap.n) { return; }
   var g = grad[i];
   if (CLIP) { g *= clipCoef[0]; }
-  let m = expAvg[i] + ap.oneMinusBeta1 * (g - expAvg[i]);
+  let m0 = expAvg[i];
+  let m = m0 + ap.oneMinusBeta1 * (g - m0);
   let v = ap.beta2 * expAvgSq[i] + ap.oneMinusBeta2 * g * g;
   expAvg[i] = m;
   expAvgSq[i] = v;

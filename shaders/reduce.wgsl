@@ -3,9 +3,11 @@
 // The host splits the input's dimensions into kept and reduced ones, each list described by sizes
 // and input strides (neighbouring dimensions that are contiguous in the input are merged first).
 // Output element o is the sum of x[keptOffset(o) + reducedOffset(r)] over r < redCount.
-// One workgroup per output element: each invocation sums a strided share of the r's, then a tree
-// in workgroup memory combines the WG partial sums. The order of additions is fixed, so results
-// are deterministic (no atomics).
+// `reduce`: one workgroup per output element: each invocation sums a strided share of the r's,
+// then a tree in workgroup memory combines the WG partial sums. `reduce_short`, for reductions of
+// at most SHORT_REDUCTION terms (a batch of 4, say), where most of a workgroup would sit idle
+// through the tree: one invocation per output element sums its r's in order. Either way the order
+// of additions is fixed, so results are deterministic (no atomics).
 
 override WG: u32 = 256u; // a power of two; the host picks it from the reduced length
 
@@ -61,4 +63,17 @@ fn reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
     if (lid < width) { partial[lid] += partial[lid + width]; }
   }
   if (lid == 0u) { out[o] = partial[0] * p.scale; }
+}
+
+@compute @workgroup_size(256)
+fn reduce_short(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                @builtin(local_invocation_index) lid: u32) {
+  let o = linearWorkgroup(wid, nwg) * 256u + lid;
+  if (o >= p.outCount) { return; }
+  let base = offsetOf(o, p.keptShape, p.keptStride, p.keptRank);
+  var acc = 0.0;
+  for (var r = 0u; r < p.redCount; r++) {
+    acc += x[base + offsetOf(r, p.redShape, p.redStride, p.redRank)];
+  }
+  out[o] = acc * p.scale;
 }

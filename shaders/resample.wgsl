@@ -11,7 +11,7 @@ struct Params {
   OH: u32,       // output height
   OW: u32,       // output width
   total: u32,    // invocations needed: output elements (forward) or input elements (backward);
-                 // output rows in upsample_bilinear_cpu
+                 // output rows in upsample_bilinear_cpu, input rows in upsample_bilinear_grad_cpu
   scaleH: f32,   // H / OH rounded to f32, as PyTorch computes it
   scaleW: f32,   // W / OW
 }
@@ -102,10 +102,11 @@ fn upsample_bilinear_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
   dx[idx] = sum;
 }
 
-// ---- The forward's twin for CPU adapters (lavapipe, SwiftShader), where integer division runs
-// lane by lane: an invocation computes a whole output row, so the plane and row are worked out
-// once per row, not per pixel. Invocation li of linear workgroup w takes row 8w + li. (The
-// backward's divisions are a small part of its gather loops; it is as fast as a per-row version.)
+// ---- Twins for CPU adapters (lavapipe, SwiftShader), where integer division runs lane by lane and
+// every load is a gather. Invocation li of linear workgroup w takes row 8w + li.
+//
+// The forward's: an invocation computes a whole output row, so the plane and row are worked out
+// once per row, not per pixel.
 @compute @workgroup_size(8)
 fn upsample_bilinear_cpu(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                           @builtin(local_invocation_index) li: u32) {
@@ -114,4 +115,45 @@ fn upsample_bilinear_cpu(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
   let base = (r / p.OH) * p.H * p.W;
   let th = taps(r % p.OH, p.scaleH, p.H);
   for (var ow = 0u; ow < p.OW; ow++) { y[r * p.OW + ow] = bilinear(base, th, taps(ow, p.scaleW, p.W)); }
+}
+
+// The backward's: an invocation computes a whole input row ih of dx and loads each dy element of
+// the output rows that read ih once, instead of once per input pixel that gathers it (about a
+// third of the loads at 2×, a sixth at 4×). It walks the output columns in order; column ow first
+// sums its readers of ih, v = Σ_oh wh(oh)·dy[oh, ow], then hands v to the two inputs it reads,
+// i0 with weight l0 and i1 = i0 or i0 + 1 with l1. As i0 never decreases, input column `cur` has
+// all its terms once ow's i0 has passed it and is written then; `next` holds column cur + 1's.
+@compute @workgroup_size(8)
+fn upsample_bilinear_grad_cpu(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                              @builtin(local_invocation_index) li: u32) {
+  let r = linearWorkgroup(wid, nwg) * 8u + li;
+  if (r >= p.total) { return; }
+  let ih = r % p.H;
+  let base = (r / p.H) * p.OH * p.OW;
+  let oh0 = firstReader(ih, p.scaleH);
+  let oh1 = lastReader(ih, p.scaleH, p.OH);
+  let row = r * p.W;
+  var cur = 0u;
+  var sum = 0.0;
+  var next = 0.0;
+  for (var ow = 0u; ow < p.OW; ow++) {
+    let tw = taps(ow, p.scaleW, p.W);
+    for (; cur < tw.i0; cur++) {
+      dx[row + cur] = sum;
+      sum = next;
+      next = 0.0;
+    }
+    var v = 0.0;
+    for (var oh = oh0; oh <= oh1; oh++) {
+      let wh = weight(taps(oh, p.scaleH, p.H), ih);
+      if (wh != 0.0) { v += wh * dy[base + oh * p.OW + ow]; }
+    }
+    sum += tw.l0 * v;
+    if (tw.i1 == cur) { sum += tw.l1 * v; } else { next += tw.l1 * v; }
+  }
+  for (; cur < p.W; cur++) {
+    dx[row + cur] = sum;
+    sum = next;
+    next = 0.0;
+  }
 }

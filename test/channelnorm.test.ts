@@ -77,6 +77,32 @@ describe('batchNorm2d', () => {
     });
   }
 
+  // The ReLU fused into the normalising pass (ConvModule): the reference is max(·, 0) of the
+  // unfused one; the gradient is masked where the output is 0. Same tolerances: the ReLU adds no
+  // rounding. (The random draws put no output within the finite-difference step of the kink.)
+  for (const shape of [[2, 3, 4, 5], [2, 3, 17, 19]]) for (const training of [true, false]) for (const cpu of [false, true]) {
+    const [B, C, H, W] = shape;
+    it(`with ReLU, ${training ? 'training' : 'eval'}: forward and backward, [${shape.join(', ')}], ${variant(cpu)} kernels`, async () => {
+      const gpu = await testGpuVariant(cpu);
+      const running: Stats = { mean: Float64Array.from(randn(C, 5)), variance: Float64Array.from(uniform(C, 6, 0.5, 2)) };
+      const state = freshState(gpu, running.mean, running.variance);
+      await gradCheck({
+        gpu,
+        kernel: 'batchNorm2d + ReLU',
+        inputs: [{ shape }, { shape: [C] }, { shape: [C] }],
+        gpuForward: ([x, w, b]) => batchNorm2d(x, w, b, state, { training, relu: true }),
+        cpuForward: ([x, w, b]) => {
+          const stats = training ? statsRef(x, B, C, H * W) : running;
+          return normalizeRef(x, B, C, H * W, stats, 1e-5, w, b).map((v) => Math.max(v, 0));
+        },
+        forwardTol: FORWARD,
+        gradTol: GRAD,
+      });
+      state.runningMean.dispose();
+      state.runningVar.dispose();
+    });
+  }
+
   // 2 × 262145 planes of one pixel: the CPU adapter's kernels run one invocation per plane, 8 to a
   // workgroup, so their grid passes 65535 workgroups too. Eval mode keeps the reference short.
   for (const cpu of [false, true]) it(`runs 524290 planes (grids past 65535 workgroups), ${variant(cpu)} kernels`, async () => {
@@ -112,7 +138,7 @@ describe('batchNorm2d', () => {
     expectClose(await state.runningMean.read(), s.mean.map((v) => 0.5 * v), { atol: 1e-6, rtol: 1e-6 }, 'batchNorm2d', 'running mean');
   });
 
-  it('leaves no GPU buffer behind, with and without recording, in both modes', async () => {
+  it('leaves no GPU buffer behind, with and without recording, in both modes and with the ReLU', async () => {
     const gpu = await testGpu();
     const [B, C, H, W] = [2, 3, 4, 5];
     const state = freshState(gpu, [0, 0, 0], [1, 1, 1]);
@@ -120,10 +146,10 @@ describe('batchNorm2d', () => {
     const w = Tensor.fromArray(gpu, randn(C, 12), [C]);
     const b = Tensor.fromArray(gpu, randn(C, 13), [C]);
     const before = gpu.memory().liveBuffers;
-    for (const training of [true, false]) {
-      batchNorm2d(x, w, b, state, { training }).dispose();
+    for (const [training, relu] of [[true, false], [false, false], [true, true]]) {
+      batchNorm2d(x, w, b, state, { training, relu }).dispose();
       for (const t of [x, w, b]) t.requiresGrad = true;
-      const y = batchNorm2d(x, w, b, state, { training });
+      const y = batchNorm2d(x, w, b, state, { training, relu });
       const g = Tensor.fromArray(gpu, randn(y.size, 14), y.shape);
       backward(y, g);
       for (const t of [y, g, x.grad!, w.grad!, b.grad!]) t.dispose();

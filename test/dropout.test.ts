@@ -4,6 +4,7 @@ import { backward } from '../src/autograd/tape.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { gradCheck, expectClose } from './helpers/check.js';
 import { testGpu } from './helpers/gpu.js';
+import { entriesUsed } from './helpers/subgroups.js';
 import { randn } from './helpers/random.js';
 import { dropoutRef, kept } from './reference/dropout.js';
 
@@ -18,7 +19,8 @@ function sigmas(observed: number, q: number, n: number): number {
 }
 
 describe('dropout', () => {
-  for (const [shape, p] of [[[3, 5, 7], 0.3], [[1], 0.5], [[2, 129], 0.9]] as [number[], number][]) {
+  // [4, 33]: a multiple of 4 elements, the vec4 kernel (the others take the scalar one).
+  for (const [shape, p] of [[[3, 5, 7], 0.3], [[1], 0.5], [[2, 129], 0.9], [[4, 33], 0.3]] as [number[], number][]) {
     it(`forward and backward with a fixed seed: [${shape.join(', ')}], p = ${p}`, async () => {
       const gpu = await testGpu();
       await gradCheck({
@@ -52,6 +54,15 @@ describe('dropout', () => {
     // the fraction dropped, and the fraction of neighbouring pairs both dropped (independence).
     expect(sigmas(zeros / n, p, n)).toBeLessThan(5);
     expect(sigmas(bothZero / (n - 1), p * p, n - 1)).toBeLessThan(5);
+  });
+
+  it('takes the vec4 kernel exactly where the length is a multiple of 4', async () => {
+    const gpu = await testGpu();
+    for (const [n, entry] of [[132, 'dropout_vec4'], [258, 'dropout']] as const) {
+      const x = Tensor.fromArray(gpu, randn(n, 8), [n]);
+      expect(await entriesUsed(gpu, async () => dropout(x, 0.3, 1).dispose())).toEqual([entry]);
+      x.dispose();
+    }
   });
 
   it('is deterministic in the seed, and different seeds give independent masks', async () => {

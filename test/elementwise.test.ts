@@ -6,6 +6,7 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { expectClose, gradCheck, type Tolerance } from './helpers/check.js';
 import { testGpu } from './helpers/gpu.js';
 import { randn, rng, uniform } from './helpers/random.js';
+import { entriesUsed } from './helpers/subgroups.js';
 import { binaryRef, erfcRef, geluGradRef, geluRef } from './reference/elementwise.js';
 
 // add, sub, mul: the exact result of two f32 operands rounded once is within half an ulp
@@ -36,6 +37,8 @@ const binaryOps = [
 
 const broadcastCases: [string, number[], number[]][] = [
   ['same shape', [3, 5], [3, 5]],
+  ['same shape, 4-aligned (vec4 kernel)', [3, 8], [3, 8]],
+  ['[2,3,8] and [3,8] (vec4 kernel)', [2, 3, 8], [3, 8]],
   ['[2,3,4] and [4]', [2, 3, 4], [4]],
   ['[4] and [2,3,4]', [4], [2, 3, 4]],
   ['[2,1,4] and [3,1]', [2, 1, 4], [3, 1]],
@@ -114,9 +117,9 @@ describe('binary ops with broadcasting', () => {
     b.dispose();
   });
 
-  it('adds 17,000,000 elements (a grid of more than 65535 workgroups)', async () => {
+  it('adds 17,000,001 elements (a grid of more than 65535 workgroups)', async () => {
     const gpu = await testGpu();
-    const n = 17_000_000;
+    const n = 17_000_001; // not a multiple of 4: the scalar kernel, one element per invocation
     const a = randn(n, 11);
     const b = randn(n, 12);
     const [ta, tb] = [Tensor.fromArray(gpu, a, [n]), Tensor.fromArray(gpu, b, [n])];
@@ -211,6 +214,22 @@ describe('scalar and unary ops', () => {
       [3, 2.209049699858544e-5], [5, 1.537459794428035e-12],
     ];
     for (const [x, v] of table) expect(Math.abs(erfcRef(x) - v) / v).toBeLessThan(1e-14);
+  });
+});
+
+describe('kernel choice', () => {
+  it('takes the vec4 kernels exactly where every operand walks whole vec4s', async () => {
+    const gpu = await testGpu();
+    const t = (...shape: number[]) => Tensor.fromArray(gpu, randn(numel(shape), 7), shape);
+    const [a, b, c, d] = [t(3, 8), t(8), t(3, 1), t(3, 5)];
+    const entries = (op: () => Tensor) => entriesUsed(gpu, async () => op().dispose());
+    expect(await entries(() => add(a, a))).toEqual(['binary_vec4']);
+    expect(await entries(() => mul(a, b))).toEqual(['binary_vec4']); // b's rows repeat: stride 0, then 1
+    expect(await entries(() => mul(a, c))).toEqual(['binary']); // c is constant along the innermost dim
+    expect(await entries(() => add(d, d))).toEqual(['binary']); // 15 elements
+    expect(await entries(() => gelu(a))).toEqual(['unary_vec4']);
+    expect(await entries(() => gelu(d))).toEqual(['unary']);
+    for (const x of [a, b, c, d]) x.dispose();
   });
 });
 

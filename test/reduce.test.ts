@@ -5,10 +5,12 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { expectClose, gradCheck, type Tolerance } from './helpers/check.js';
 import { testGpu } from './helpers/gpu.js';
 import { randn } from './helpers/random.js';
+import { entriesUsed } from './helpers/subgroups.js';
 import { sumRef, broadcastRef } from './reference/reduce.js';
 
-// Sums of up to 600 unit-normal f32 terms, a strided share per invocation then a tree: the
-// rounding error stays near 6e-8·sqrt(n)·typical partial sum, a few 1e-6 at n = 600.
+// Sums of up to 600 unit-normal f32 terms, in order (up to 32 terms) or a strided share per
+// invocation then a tree: the rounding error stays near 6e-8·sqrt(n)·typical partial sum, a few
+// 1e-6 at n = 600.
 const SUM: Tolerance = { atol: 2e-6, rtol: 1e-6 };
 // Gradients of sums are copies of the upstream gradient (times 1/n for a mean: two roundings);
 // the central differences of these linear functions carry only rounding, ~1e-16·|objective|/h ≈ 1e-9.
@@ -67,9 +69,9 @@ describe('sum and mean', () => {
     }
   }
 
-  it('sum over the last axis of [70000, 3]: more than 65535 outputs (workgroups)', async () => {
+  it('sum over the last axis of [70000, 33]: more than 65535 outputs (workgroups)', async () => {
     const gpu = await testGpu();
-    const shape = [70_000, 3];
+    const shape = [70_000, 33]; // 33 terms: one workgroup per output (reduce, not reduce_short)
     const data = randn(shape[0] * shape[1], 21);
     const g = randn(shape[0], 22);
     const x = Tensor.fromArray(gpu, data, shape);
@@ -80,6 +82,15 @@ describe('sum and mean', () => {
     expectClose(await y.read(), sumRef(data, shape, [1]), SUM, 'sum', 'forward 70000 outputs');
     expectClose(await x.grad!.read(), broadcastRef(g, [shape[0], 1], shape), GRAD, 'sum', 'grad 70000 outputs');
     for (const t of [x, y, gT]) t.dispose();
+  });
+
+  it('takes one invocation per output for reductions of up to 32 terms, a workgroup for longer ones', async () => {
+    const gpu = await testGpu();
+    const x = Tensor.fromArray(gpu, randn(32 * 33, 23), [32, 33]);
+    const entries = (axes: number[]) => entriesUsed(gpu, async () => sum(x, axes).dispose());
+    expect(await entries([0])).toEqual(['reduce_short']);
+    expect(await entries([1])).toEqual(['reduce']);
+    x.dispose();
   });
 
   it('a zero-size axis sums to 0 and averages to NaN, as in PyTorch', async () => {

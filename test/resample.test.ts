@@ -14,8 +14,8 @@ const FORWARD = { atol: 1e-6, rtol: 5e-7 };
 // the function is linear, so the f64 central difference is exact to ~1e-10.
 const GRAD = { atol: 3e-6, rtol: 2e-6 };
 
-/** The GPU forward (an invocation per pixel) or the CPU adapters' (an invocation per row). */
-const variant = (cpu: boolean) => (cpu ? 'row-per-invocation forward' : 'pixel-per-invocation forward');
+/** The GPU kernels (an invocation per pixel) or the CPU adapters' (an invocation per row). */
+const variant = (cpu: boolean) => (cpu ? 'row-per-invocation kernels' : 'pixel-per-invocation kernels');
 
 describe('upsampleBilinear', () => {
   for (const cpu of [false, true]) it(`reproduces PyTorch on a hand-computed case (2×2 -> 4×4), ${variant(cpu)}`, async () => {

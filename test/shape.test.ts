@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { concat, copy, full, permute, reshape, slice, transpose, zeros } from '../src/ops/shape.js';
+import { concat, copy, full, permute, reshape, slice, split, transpose, zeros } from '../src/ops/shape.js';
 import { backward } from '../src/autograd/tape.js';
 import { scope } from '../src/tensor/scope.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { gradCheck, expectClose } from './helpers/check.js';
 import { testGpu } from './helpers/gpu.js';
 import { randn, rng } from './helpers/random.js';
-import { concatRef, coords, permuteRef, sliceRef, strides } from './reference/shape.js';
+import { entriesUsed, kernelsUsed } from './helpers/subgroups.js';
+import { concatRef, coords, permuteRef, sliceRef, splitRef, strides } from './reference/shape.js';
 
 // Layout ops move f32 values without arithmetic: the forward must be bit-exact.
 const EXACT = { atol: 0, rtol: 0 };
@@ -150,6 +151,109 @@ describe('slice / concat', () => {
   });
 });
 
+describe('split', () => {
+  const shape = [2, 3, 4, 8];
+  // The parts come back joined in another order (and, where `use` names one twice, summed into
+  // the gradient twice; where it leaves one out, that part's gradient is zero), so a wrong start
+  // in either direction shows.
+  const cases: { axis: number; sizes: number[]; use: number[] }[] = [
+    { axis: 0, sizes: [1, 1], use: [1, 0] },
+    { axis: 1, sizes: [1, 1, 1], use: [2, 0, 1] },
+    { axis: 2, sizes: [3, 1], use: [1, 0, 0] },
+    { axis: -1, sizes: [2, 4, 2], use: [2, 1] },
+  ];
+  for (const { axis, sizes, use } of cases) {
+    it(`split [2, 3, 4, 8] along axis ${axis} into [${sizes}], joined as parts [${use}]`, async () => {
+      const ax = (axis + 4) % 4;
+      const partShape = (n: number) => shape.map((d, i) => (i === ax ? n : d));
+      await gradCheck({
+        gpu: await testGpu(),
+        kernel: 'split',
+        inputs: [{ shape }],
+        gpuForward: ([x]) => {
+          const parts = split(x, sizes, axis);
+          return concat(use.map((i) => parts[i]), ax);
+        },
+        cpuForward: ([x]) => {
+          const parts = splitRef(x, shape, sizes, ax);
+          return concatRef(use.map((i) => parts[i]), use.map((i) => partShape(sizes[i])), ax);
+        },
+        forwardTol: EXACT,
+        // A part used twice gets its two gradients added in f32: one rounding, 2⁻²⁴ relative.
+        gradTol: { atol: 1e-9, rtol: 6e-8 },
+      });
+    });
+  }
+
+  it('writes the parts\' gradients into one buffer: no fill and no sum when every part has one', async () => {
+    const gpu = await testGpu();
+    const x = Tensor.fromArray(gpu, randn(2 * 3 * 4 * 8, 9), shape);
+    x.requiresGrad = true;
+    const kernels = await kernelsUsed(gpu, async () => {
+      scope(() => {
+        const [a, b] = split(x, [1, 2], 1);
+        backward(concat([b, a], 1), full(gpu, shape, 1));
+      });
+    });
+    const fillsAndSums = kernels.filter((k) => k.startsWith('layout:fill') || k.startsWith('accumulate:add'));
+    expect(fillsAndSums).toEqual(['layout:fill_vec4']); // full()'s own
+    expectClose(await x.grad!.read(), new Float64Array(x.size).fill(1), EXACT, 'split', 'grad through concat');
+    x.dispose();
+  });
+
+  it('rejects sizes that do not add up, with a message naming the op', async () => {
+    const x = Tensor.fromArray(await testGpu(), new Float32Array(6), [2, 3]);
+    expect(() => split(x, [1, 1], 1)).toThrow(/split: sizes \[1, 1\] must be positive integers adding up to 3, the size of axis 1 of x \[2, 3\]/);
+    expect(() => split(x, [2, 0, 1], 1)).toThrow(/split: sizes \[2, 0, 1\]/);
+    expect(() => split(x, [1, 1], 2)).toThrow(/split: axis 2 is out of range/);
+    x.dispose();
+  });
+});
+
+// Boxes whose innermost run is contiguous on both sides, 4-aligned, go through the vec4 copy;
+// the ranges here start on and off a multiple of 4 so both kernels are checked.
+describe('vec4 copies', () => {
+  const shape = [2, 3, 4, 8];
+  for (const dims of [[1, 0, 2, 3], [0, 2, 1, 3], [2, 0, 1, 3]]) {
+    it(`permute [2, 3, 4, 8] by [${dims}]`, async () => {
+      await gradCheck({
+        gpu: await testGpu(),
+        kernel: 'permute',
+        inputs: [{ shape }],
+        gpuForward: ([x]) => permute(x, dims),
+        cpuForward: ([x]) => permuteRef(x, shape, dims),
+        forwardTol: EXACT,
+        gradTol: GRAD,
+      });
+    });
+  }
+  const ranges: [number, number, number][] = [[1, 1, 3], [3, 4, 8], [3, 2, 6], [2, 1, 2]];
+  for (const [axis, start, end] of ranges) {
+    it(`slice [2, 3, 4, 8] along axis ${axis}, [${start}, ${end})`, async () => {
+      await gradCheck({
+        gpu: await testGpu(),
+        kernel: 'slice',
+        inputs: [{ shape }],
+        gpuForward: ([x]) => slice(x, axis, start, end),
+        cpuForward: ([x]) => sliceRef(x, shape, axis, start, end),
+        forwardTol: EXACT,
+        gradTol: GRAD,
+      });
+    });
+  }
+
+  it('takes the vec4 copy exactly where the run is 4-aligned', async () => {
+    const gpu = await testGpu();
+    const x = Tensor.fromArray(gpu, randn(2 * 3 * 4 * 8, 5), shape);
+    const entry = async (op: () => Tensor) => entriesUsed(gpu, async () => op().dispose());
+    expect(await entry(() => permute(x, [0, 2, 1, 3]))).toEqual(['strided_copy_vec4']);
+    expect(await entry(() => slice(x, 3, 4, 8))).toEqual(['strided_copy_vec4']);
+    expect(await entry(() => slice(x, 3, 2, 6))).toEqual(['strided_copy']); // base 2 is not 4-aligned
+    expect(await entry(() => permute(x, [0, 1, 3, 2]))).toEqual(['strided_copy']); // innermost stride 4
+    x.dispose();
+  });
+});
+
 describe('reshape / copy / zeros / full', () => {
   it('reshape is a view with a -1 and reshapes the gradient back', async () => {
     const gpu = await testGpu();
@@ -208,12 +312,14 @@ describe('reshape / copy / zeros / full', () => {
     const x = Tensor.fromArray(gpu, randn(60, 3), [3, 4, 5]);
     x.requiresGrad = true;
     scope(() => {
-      const parts = [slice(x, 1, 0, 2), transpose(x, 0, 2), reshape(copy(x), [4, 3, 5])];
-      const y = concat([reshape(parts[0], [-1]), reshape(parts[1], [-1]), reshape(parts[2], [-1])], 0);
+      const [head] = split(x, [2, 2], 1); // only the first part reaches y: its backward fills the rest
+      const parts = [slice(x, 1, 0, 2), transpose(x, 0, 2), reshape(copy(x), [4, 3, 5]), head];
+      const y = concat(parts.map((p) => reshape(p, [-1])), 0);
       backward(y, full(gpu, y.shape, 1));
     });
-    // Every element of x reaches y through the transpose and the copy; those in the slice once more.
-    const expected = Float64Array.from({ length: 60 }, (_, i) => (coords(i, [3, 4, 5])[1] < 2 ? 3 : 2));
+    // Every element of x reaches y through the transpose and the copy; those in the slice and the
+    // split's first part twice more.
+    const expected = Float64Array.from({ length: 60 }, (_, i) => (coords(i, [3, 4, 5])[1] < 2 ? 4 : 2));
     expectClose(await x.grad!.read(), expected, EXACT, 'shape ops', 'grad through a chain');
     x.dispose();
     expect(gpu.memory().liveBuffers).toBe(before);

@@ -1,16 +1,17 @@
 // out = a + b, the one kernel the tape itself needs (summing gradients that reach a tensor twice).
 
-import { uniforms } from '../gpu/gpu.js';
+import { flatWork, uniforms } from '../gpu/gpu.js';
 import { Tensor } from '../tensor/tensor.js';
 
 export function addGradients(a: Tensor, b: Tensor): Tensor {
   const out = Tensor.empty(a.gpu, a.shape);
+  const { vec4, count } = flatWork(a.size);
   a.gpu.dispatch({
     shader: 'accumulate',
-    entry: 'add',
-    uniforms: uniforms([a.size]),
+    entry: vec4 ? 'add_vec4' : 'add',
+    uniforms: uniforms([count]),
     buffers: [a, b, out],
-    workgroups: Math.ceil(a.size / 256),
+    workgroups: Math.ceil(count / 256),
   });
   return out;
 }

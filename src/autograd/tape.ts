@@ -1,12 +1,12 @@
 // Reverse-mode autograd as a tape. Every op that sees an input needing a gradient appends an entry:
-// its inputs, its output, the tensors its backward rule needs (retained, so scopes cannot free
-// them), and the rule itself. The tape is in execution order, so walking it backwards visits each
-// op after every op that consumed its output. `backward()` consumes the whole tape and releases
+// its inputs, its output (or outputs), the tensors its backward rule needs (retained, so scopes
+// cannot free them), and the rule itself. The tape is in execution order, so walking it backwards
+// visits each op after every op that consumed its outputs. `backward()` consumes the whole tape and releases
 // everything it saved, so GPU memory held for backward is freed deterministically.
 
 import { Tensor } from '../tensor/tensor.js';
 import { keep, scope } from '../tensor/scope.js';
-import type { BackwardRule, TapeEntry } from '../tensor/tape-entry.js';
+import type { BackwardRule, MultiBackwardRule, TapeEntry } from '../tensor/tape-entry.js';
 import { addGradients } from './accumulate.js';
 
 let tape: TapeEntry[] = [];
@@ -47,17 +47,36 @@ export interface RecordSpec {
 
 /** Appends an entry if any input needs a gradient; returns the output for chaining. */
 export function record(spec: RecordSpec): Tensor {
-  if (!shouldRecord(spec.inputs)) return spec.output;
+  const { backward } = spec;
+  // The tape calls a rule only when some output's gradient exists: here, the one output's.
+  recordMany({ ...spec, outputs: [spec.output], backward: ([g], saved) => backward(g!, saved) });
+  return spec.output;
+}
+
+export interface RecordManySpec {
+  op: string;
+  inputs: Tensor[];
+  outputs: Tensor[];
+  save?: Tensor[];
+  backward: MultiBackwardRule;
+}
+
+/**
+ * `record` for an op with several outputs: one entry, so the rule gets all their gradients at once
+ * (a split writes them into one buffer instead of each part's gradient being summed in whole).
+ */
+export function recordMany(spec: RecordManySpec): Tensor[] {
+  if (!shouldRecord(spec.inputs)) return spec.outputs;
   const entry: TapeEntry = {
     op: spec.op,
     inputs: spec.inputs,
-    output: spec.output,
+    outputs: spec.outputs,
     saved: (spec.save ?? []).map((t) => t.retain()),
     backward: spec.backward,
   };
-  spec.output.gradFn = entry;
+  for (const output of spec.outputs) output.gradFn = entry;
   tape.push(entry);
-  return spec.output;
+  return spec.outputs;
 }
 
 export function tapeLength(): number {
@@ -67,7 +86,7 @@ export function tapeLength(): number {
 function release(entry: TapeEntry): void {
   for (const t of entry.saved) t.dispose();
   entry.saved.length = 0;
-  if (entry.output.gradFn === entry) entry.output.gradFn = null;
+  for (const output of entry.outputs) if (output.gradFn === entry) output.gradFn = null;
 }
 
 /** Drops the tape without computing gradients (e.g. after a forward pass that will not be trained). */
@@ -101,11 +120,11 @@ export function backward(output: Tensor, gradOutput?: Tensor): void {
         else if (output.requiresGrad) addToLeaf(output, seed);
         for (let i = entries.length - 1; i >= 0; i--) {
           const entry = entries[i];
-          const g = grads.get(entry.output);
-          if (g) {
-            grads.delete(entry.output);
-            const inputGrads = entry.backward(g, entry.saved);
-            g.dispose();
+          const gs = entry.outputs.map((output) => grads.get(output) ?? null);
+          if (gs.some((g) => g)) {
+            entry.outputs.forEach((output) => grads.delete(output));
+            const inputGrads = entry.backward(gs, entry.saved);
+            gs.forEach((g) => g?.dispose());
             entry.inputs.forEach((input, k) => {
               const gi = inputGrads[k];
               if (!gi) return;

@@ -53,6 +53,14 @@ export function splitGrid(count: number, maxPerDim: number): [number, number, nu
   return [x, y, 1];
 }
 
+/**
+ * The invocations a flat kernel over n elements needs: n / 4 for its `_vec4` twin where n is a
+ * multiple of 4 (on lavapipe a vec4 load costs about what a scalar one does), else n.
+ */
+export function flatWork(n: number): { vec4: boolean; count: number } {
+  return n % 4 === 0 ? { vec4: true, count: n / 4 } : { vec4: false, count: n };
+}
+
 /** Packs a kernel's uniform struct: all u32 fields first, then all f32 fields, in WGSL order. */
 export function uniforms(u32: number[], f32: number[] = []): ArrayBuffer {
   const words = u32.length + f32.length;

@@ -4,7 +4,7 @@
 import type { Gpu } from '../gpu/gpu.js';
 import { attention } from '../ops/attention.js';
 import { relativePositionBias, type RelativePositionIndex } from '../ops/gather.js';
-import { permute, reshape, slice } from '../ops/shape.js';
+import { permute, reshape, split } from '../ops/shape.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { truncatedNormal } from '../util/random.js';
@@ -49,10 +49,10 @@ export class MultiHeadAttention extends Module {
     if (this.relativePositionTable && !relativeIndex) throw new Error('attention: a relative-position table needs its index');
     return scope(() => {
       const bias = this.relativePositionTable ? relativePositionBias(this.relativePositionTable, relativeIndex!) : undefined;
-      // [B, T, 3E] → [B, T, 3, H, Dh] → [3, B, H, T, Dh]
+      // [B, T, 3E] → [B, T, 3, H, Dh] → [3, B, H, T, Dh] → q, k, v [B, H, T, Dh]
       const qkv = permute(reshape(this.qkv.forward(x), [B, T, 3, H, E / H]), [2, 0, 3, 1, 4]);
-      const part = (i: number) => reshape(slice(qkv, 0, i, i + 1), [B, H, T, E / H]);
-      const out = attention(part(0), part(1), part(2), { scale: this.scale, bias });
+      const [q, k, v] = split(qkv, [1, 1, 1], 0).map((part) => reshape(part, [B, H, T, E / H]));
+      const out = attention(q, k, v, { scale: this.scale, bias });
       // [B, H, T, Dh] → [B, T, H, Dh] → [B, T, E]
       return this.proj.forward(reshape(permute(out, [0, 2, 1, 3]), [B, T, E]));
     });

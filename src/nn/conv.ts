@@ -5,7 +5,6 @@
 
 import type { Gpu } from '../gpu/gpu.js';
 import { conv2d, convTranspose2d } from '../ops/conv.js';
-import { relu } from '../ops/elementwise.js';
 import { scope } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 import { randn, uniform } from '../util/random.js';
@@ -96,6 +95,6 @@ export class ConvModule extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return scope(() => relu(this.bn.forward(this.conv.forward(x))));
+    return scope(() => this.bn.forward(this.conv.forward(x), true)); // BN and ReLU in one pass
   }
 }

@@ -39,9 +39,10 @@ export class BatchNorm2d extends Module {
     this.runningVar = this.buffer('running_var', [channels], new Float32Array(channels).fill(1));
   }
 
-  forward(x: Tensor): Tensor {
+  /** `relu`: apply ReLU to the output in the same pass (ConvModule). */
+  forward(x: Tensor, relu = false): Tensor {
     return batchNorm2d(x, this.weight, this.bias, { runningMean: this.runningMean, runningVar: this.runningVar }, {
-      training: this.training, momentum: this.momentum, eps: this.eps,
+      training: this.training, momentum: this.momentum, eps: this.eps, relu,
     });
   }
 }

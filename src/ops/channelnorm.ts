@@ -4,6 +4,7 @@
 
 import { uniforms, type DispatchSpec } from '../gpu/gpu.js';
 import { record } from '../autograd/tape.js';
+import { reluGrad } from './elementwise.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** The tensor viewed as [outer, groups, inner]; group g normalises the elements x[·, g, ·]. */
@@ -27,6 +28,8 @@ export interface BatchNormOptions {
   momentum?: number;
   /** Added to the variance before the square root (default 1e-5). */
   eps?: number;
+  /** Apply ReLU to the output in the same pass (conv → BN → ReLU); default false. */
+  relu?: boolean;
 }
 
 function params(l: Layout, eps: number, momentum = 0): ArrayBuffer {
@@ -56,15 +59,17 @@ function groupStats(x: Tensor, l: Layout): [Tensor, Tensor] {
   return [mean, variance];
 }
 
-/** (x − mean)/√(variance + eps), times weight plus bias when given. */
-function normalize(x: Tensor, mean: Tensor, variance: Tensor, affine: [Tensor, Tensor] | null, l: Layout, eps: number): Tensor {
+/** (x − mean)/√(variance + eps), times weight plus bias when given, then ReLU when `relu`. */
+function normalize(
+  x: Tensor, mean: Tensor, variance: Tensor, affine: [Tensor, Tensor] | null, l: Layout, eps: number, relu = false,
+): Tensor {
   const out = Tensor.empty(x.gpu, x.shape);
   // Without affine parameters x stands in for their bindings (never read).
   const [weight, bias] = affine ?? [x, x];
   x.gpu.dispatch({
     shader: 'channelnorm',
     ...elementwise(x, 'normalize', l),
-    constants: { AFFINE: affine ? 1 : 0 },
+    constants: { AFFINE: affine ? 1 : 0, RELU: relu ? 1 : 0 },
     uniforms: params(l, eps),
     buffers: [x, mean, variance, weight, bias, out],
   });
@@ -135,7 +140,7 @@ export function batchNorm2d(x: Tensor, weight: Tensor, bias: Tensor, state: Batc
       throw new Error(`batchNorm2d: ${name} must be [${C}] for x [${x.shape.join(', ')}], got [${t.shape.join(', ')}]`);
     }
   }
-  const { training, momentum = 0.1, eps = 1e-5 } = options;
+  const { training, momentum = 0.1, eps = 1e-5, relu = false } = options;
   checkEps('batchNorm2d', eps);
   if (!(momentum >= 0 && momentum <= 1)) throw new Error(`batchNorm2d: momentum must be in [0, 1], got ${momentum}`);
   const l: Layout = { outer: B, groups: C, inner: H * W };
@@ -145,16 +150,19 @@ export function batchNorm2d(x: Tensor, weight: Tensor, bias: Tensor, state: Batc
 
   const [mean, variance] = training ? groupStats(x, l) : [state.runningMean, state.runningVar];
   if (training) updateRunning(mean, variance, state, l, momentum);
-  const out = normalize(x, mean, variance, [weight, bias], l, eps);
+  const out = normalize(x, mean, variance, [weight, bias], l, eps, relu);
   record({
     op: 'batchNorm2d',
     inputs: [x, weight, bias],
     output: out,
     // In eval mode these are the running statistics themselves: backward must run before they change.
-    save: [x, weight, mean, variance],
-    backward: (dy, [xs, w, m, v]) => {
+    // With the ReLU, the output masks the incoming gradient.
+    save: [x, weight, mean, variance, ...(relu ? [out] : [])],
+    backward: (dyOut, [xs, w, m, v, y]) => {
+      const dy = relu ? reluGrad(y, dyOut) : dyOut;
       const [sumDy, sumDyXhat] = gradSums(xs, m, v, dy, l, eps);
       const dx = gradInput(xs, m, v, dy, w, [sumDy, sumDyXhat], l, eps, training);
+      if (relu) dy.dispose();
       return [dx, sumDyXhat, sumDy];
     },
   });

@@ -1,19 +1,20 @@
 // dropout (nn.Dropout) and dropout2d (nn.Dropout2d), with masks drawn from a hash of
 // (seed, index): the same seed gives the same mask, and the backward pass redraws it.
 
-import { uniforms } from '../gpu/gpu.js';
+import { flatWork, uniforms } from '../gpu/gpu.js';
 import { record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** y = x·mask/(1 − p) with one draw per `group` consecutive elements. */
 function launch(x: Tensor, p: number, seed: number, group: number): Tensor {
   const out = Tensor.empty(x.gpu, x.shape);
+  const { vec4, count } = flatWork(x.size);
   x.gpu.dispatch({
     shader: 'dropout',
-    entry: 'dropout',
-    uniforms: uniforms([x.size, group, seed, Math.round(p * 2 ** 24)], [p === 1 ? 0 : 1 / (1 - p)]),
+    entry: vec4 ? 'dropout_vec4' : 'dropout',
+    uniforms: uniforms([count, group, seed, Math.round(p * 2 ** 24)], [p === 1 ? 0 : 1 / (1 - p)]),
     buffers: [x, out],
-    workgroups: Math.ceil(x.size / 256),
+    workgroups: Math.ceil(count / 256),
   });
   return out;
 }

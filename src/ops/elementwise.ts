@@ -1,10 +1,10 @@
 // Elementwise ops and their backward rules: add/sub/mul/div with NumPy broadcasting, scalar
 // scale/shift, and the unary activations. Kernels: shaders/elementwise.wgsl.
 
-import { uniforms } from '../gpu/gpu.js';
+import { flatWork, uniforms } from '../gpu/gpu.js';
 import { needsGrad, record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { broadcastShape, broadcastStrides, coalesce, padDims, sameShape } from './layout.js';
+import { broadcastShape, broadcastStrides, coalesce, padDims, sameShape, vec4Layout } from './layout.js';
 import { sumToShape } from './reduce.js';
 
 type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
@@ -23,15 +23,16 @@ function launchBinary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const layout = coalesce(op, shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
   const out = Tensor.empty(a.gpu, shape);
   if (out.size === 0) return out;
+  const v = vec4Layout(layout);
+  const walk = v ?? layout;
+  const count = v ? out.size / 4 : out.size;
   a.gpu.dispatch({
     shader: 'elementwise',
-    entry: 'binary',
-    constants: { OP: BINARY[op] },
-    uniforms: uniforms([
-      ...padDims(layout.sizes), ...padDims(layout.strides[0]), ...padDims(layout.strides[1]), layout.sizes.length, out.size,
-    ]),
+    entry: v ? 'binary_vec4' : 'binary',
+    constants: { OP: BINARY[op], RANK: walk.sizes.length },
+    uniforms: uniforms([...padDims(walk.sizes), ...padDims(walk.strides[0]), ...padDims(walk.strides[1]), count]),
     buffers: [a, b, out],
-    workgroups: Math.ceil(out.size / 256),
+    workgroups: Math.ceil(count / 256),
   });
   return out;
 }
@@ -39,13 +40,14 @@ function launchBinary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
 function launchUnary(op: UnaryOp, x: Tensor, s = 0): Tensor {
   const out = Tensor.empty(x.gpu, x.shape);
   if (out.size === 0) return out;
+  const { vec4, count } = flatWork(x.size);
   x.gpu.dispatch({
     shader: 'elementwise',
-    entry: 'unary',
+    entry: vec4 ? 'unary_vec4' : 'unary',
     constants: { OP: UNARY[op] },
-    uniforms: uniforms([x.size], [s]),
+    uniforms: uniforms([count], [s]),
     buffers: [x, out],
-    workgroups: Math.ceil(x.size / 256),
+    workgroups: Math.ceil(count / 256),
   });
   return out;
 }
@@ -54,15 +56,21 @@ function launchUnary(op: UnaryOp, x: Tensor, s = 0): Tensor {
 function launchUnaryGrad(op: Activation, saved: Tensor, dy: Tensor): Tensor {
   const dx = Tensor.empty(dy.gpu, dy.shape);
   if (dx.size === 0) return dx;
+  const { vec4, count } = flatWork(dy.size);
   dy.gpu.dispatch({
     shader: 'elementwise',
-    entry: 'unary_grad',
+    entry: vec4 ? 'unary_grad_vec4' : 'unary_grad',
     constants: { OP: UNARY[op] },
-    uniforms: uniforms([dy.size]),
+    uniforms: uniforms([count]),
     buffers: [saved, dy, dx],
-    workgroups: Math.ceil(dy.size / 256),
+    workgroups: Math.ceil(count / 256),
   });
   return dx;
+}
+
+/** dy where y > 0, else 0: ReLU's backward, for an op that applies the ReLU to its own output. */
+export function reluGrad(y: Tensor, dy: Tensor): Tensor {
+  return launchUnaryGrad('relu', y, dy);
 }
 
 /** The gradient `full` (of the broadcast output's shape) summed down to an input's shape; takes ownership of `full`. */

@@ -50,7 +50,7 @@ export function relativePositionBias(table: Tensor, index: RelativePositionIndex
   const bias = Tensor.empty(gpu, [heads, n, n]);
   gpu.dispatch({
     shader: 'gather', entry: 'expand', uniforms: uniforms([positions, heads, rows]),
-    buffers: [table, index.index, bias], workgroups: Math.ceil((heads * positions) / 256),
+    buffers: [table, index.index, bias], workgroups: Math.ceil(positions / 256),
   });
   return record({
     op: 'relativePositionBias',

@@ -3,7 +3,7 @@
 // (layout.ts) and kernel selection (subgroups.ts) are internal.
 export { add, sub, mul, div, scale, addScalar, neg, relu, gelu, exp, log, sqrt, square } from './elementwise.js';
 export { sum, mean, sumToShape, broadcastTo } from './reduce.js';
-export { full, zeros, reshape, permute, transpose, slice, concat, copy } from './shape.js';
+export { full, zeros, reshape, permute, transpose, slice, split, concat, copy } from './shape.js';
 export { matmul, type MatmulOptions } from './matmul.js';
 export { softmax, logSoftmax } from './softmax.js';
 export { layerNorm } from './layernorm.js';

@@ -89,6 +89,21 @@ export function coalesce(op: string, sizes: readonly number[], strides: readonly
   return out;
 }
 
+/**
+ * The layout counted in vec4s, for the `_vec4` kernels: possible where every operand walks the
+ * innermost dimension contiguously and that dimension's size and every other stride are multiples
+ * of 4. Null otherwise (or for a layout with no dimensions).
+ */
+export function vec4Layout(layout: Layout): Layout | null {
+  const last = layout.sizes.length - 1;
+  if (last < 0 || layout.sizes[last] % 4 !== 0) return null;
+  if (!layout.strides.every((s) => s[last] === 1 && s.every((v, d) => d === last || v % 4 === 0))) return null;
+  return {
+    sizes: layout.sizes.map((v, d) => (d === last ? v / 4 : v)),
+    strides: layout.strides.map((s) => s.map((v, d) => (d === last ? 1 : v / 4))),
+  };
+}
+
 /** A list padded to MAX_DIMS u32 words (an array<vec4u, 2> in WGSL). */
 export function padDims(list: readonly number[]): number[] {
   return [...list, ...new Array<number>(MAX_DIMS - list.length).fill(0)];

@@ -22,15 +22,19 @@ function expand(op: string, src: Tensor, srcShape: readonly number[], target: re
   src.gpu.dispatch({
     shader: 'elementwise',
     entry: 'broadcast',
-    uniforms: uniforms(
-      [...padDims(layout.sizes), ...padDims(layout.strides[0]), ...padDims([]), layout.sizes.length, out.size],
-      [alpha],
-    ),
+    constants: { RANK: layout.sizes.length },
+    uniforms: uniforms([...padDims(layout.sizes), ...padDims(layout.strides[0]), ...padDims([]), out.size], [alpha]),
     buffers: [src, out],
     workgroups: Math.ceil(out.size / 256),
   });
   return out;
 }
+
+/**
+ * Reductions of at most this many terms take `reduce_short`, one invocation per output, summing
+ * in order; longer ones a workgroup per output (shaders/reduce.wgsl).
+ */
+const SHORT_REDUCTION = 32;
 
 /** scale · (sum of x over `axes`), into a new tensor of `outShape` (x's kept dims in order). */
 function reduce(op: string, x: Tensor, axes: readonly number[], outShape: readonly number[], scale: number): Tensor {
@@ -45,12 +49,12 @@ function reduce(op: string, x: Tensor, axes: readonly number[], outShape: readon
   const redCount = numel(red.sizes);
   const out = Tensor.empty(x.gpu, outShape);
   if (out.size === 0) return out;
+  const short = redCount <= SHORT_REDUCTION;
   // Enough invocations for one element each on short reductions, 256 on long ones.
   const wg = Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(Math.max(redCount, 1)))));
   x.gpu.dispatch({
     shader: 'reduce',
-    entry: 'reduce',
-    constants: { WG: wg },
+    ...(short ? { entry: 'reduce_short', workgroups: Math.ceil(out.size / 256) } : { entry: 'reduce', constants: { WG: wg }, workgroups: out.size }),
     uniforms: uniforms(
       [
         ...padDims(kept.sizes), ...padDims(kept.strides[0]), ...padDims(red.sizes), ...padDims(red.strides[0]),
@@ -59,7 +63,6 @@ function reduce(op: string, x: Tensor, axes: readonly number[], outShape: readon
       [scale],
     ),
     buffers: [x, out],
-    workgroups: out.size,
   });
   return out;
 }

@@ -13,11 +13,11 @@ interface Sizes {
 }
 
 /**
- * Runs one kernel, writing `output`: one invocation per element, in workgroups of 256; the
- * forward's `_cpu` twin for CPU adapters takes one invocation per output row, 8 to a workgroup.
+ * Runs one kernel, writing `output`: one invocation per element, in workgroups of 256; the `_cpu`
+ * twins for CPU adapters take one invocation per row of `output`, 8 to a workgroup.
  */
 function launch(entry: ShaderEntries['resample'], input: Tensor, output: Tensor, s: Sizes): void {
-  const rows = entry === 'upsample_bilinear_cpu';
+  const rows = entry === 'upsample_bilinear_cpu' || entry === 'upsample_bilinear_grad_cpu';
   const [B, C, H] = output.shape;
   const total = rows ? B * C * H : output.size;
   input.gpu.dispatch({
@@ -41,15 +41,16 @@ export function upsampleBilinear(x: Tensor, size: readonly [number, number]): Te
   const [B, C, H, W] = x.shape;
   const s: Sizes = { H, W, OH, OW };
   const out = Tensor.empty(x.gpu, [B, C, OH, OW]);
-  // CPU adapters divide integers lane by lane: there the forward works out each row's plane once.
-  launch(x.gpu.info.cpu ? 'upsample_bilinear_cpu' : 'upsample_bilinear', x, out, s);
+  // CPU adapters divide integers and load lane by lane: there the kernels work a row at a time.
+  const cpu = x.gpu.info.cpu;
+  launch(cpu ? 'upsample_bilinear_cpu' : 'upsample_bilinear', x, out, s);
   return record({
     op: 'upsampleBilinear',
     inputs: [x],
     output: out,
     backward: (dy) => {
       const dx = Tensor.empty(dy.gpu, [B, C, H, W]);
-      launch('upsample_bilinear_grad', dy, dx, s);
+      launch(cpu ? 'upsample_bilinear_grad_cpu' : 'upsample_bilinear_grad', dy, dx, s);
       return [dx];
     },
   });

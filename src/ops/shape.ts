@@ -1,10 +1,10 @@
-// Shape ops: reshape (a view), permute / transpose, slice, concat and copy (contiguous copies),
-// zeros / full (a fill kernel), each with its backward rule.
+// Shape ops: reshape (a view), permute / transpose, slice, split, concat and copy (contiguous
+// copies), zeros / full (a fill kernel), each with its backward rule.
 
-import { uniforms, type Gpu } from '../gpu/gpu.js';
-import { record } from '../autograd/tape.js';
+import { flatWork, uniforms, type Gpu } from '../gpu/gpu.js';
+import { record, recordMany } from '../autograd/tape.js';
 import { inferShape, numel, Tensor } from '../tensor/tensor.js';
-import { coalesce, contiguousStrides, fmt, MAX_DIMS, normalizeAxis, padDims } from './layout.js';
+import { coalesce, contiguousStrides, fmt, MAX_DIMS, normalizeAxis, padDims, vec4Layout } from './layout.js';
 
 /**
  * A box of elements copied from src to dst: the element at coordinates c moves from
@@ -29,6 +29,16 @@ function coalesceBox(box: Box): Box {
   return { shape: sizes, srcStride, dstStride, srcBase: box.srcBase, dstBase: box.dstBase };
 }
 
+/**
+ * The box counted in vec4s (see vec4Layout) where both bases are multiples of 4 too; null
+ * otherwise.
+ */
+function vec4Box(b: Box): Box | null {
+  const v = vec4Layout({ sizes: b.shape, strides: [b.srcStride, b.dstStride] });
+  if (!v || b.srcBase % 4 !== 0 || b.dstBase % 4 !== 0) return null;
+  return { shape: v.sizes, srcStride: v.strides[0], dstStride: v.strides[1], srcBase: b.srcBase / 4, dstBase: b.dstBase / 4 };
+}
+
 /** Encodes the copy of a box from src into dst (which must be different buffers). */
 function copyBox(src: Tensor, dst: Tensor, box: Box): void {
   const n = numel(box.shape);
@@ -38,12 +48,16 @@ function copyBox(src: Tensor, dst: Tensor, box: Box): void {
     src.gpu.copy(src.buffer, src.byteOffset + 4 * b.srcBase, dst.buffer, dst.byteOffset + 4 * b.dstBase, 4 * n);
     return;
   }
+  const v = vec4Box(b);
+  const walk = v ?? b;
+  const count = numel(walk.shape);
   src.gpu.dispatch({
     shader: 'layout',
-    entry: 'strided_copy',
-    uniforms: uniforms([n, b.shape.length, b.srcBase, b.dstBase, ...padDims(b.shape), ...padDims(b.srcStride), ...padDims(b.dstStride)]),
+    entry: v ? 'strided_copy_vec4' : 'strided_copy',
+    constants: { RANK: walk.shape.length },
+    uniforms: uniforms([count, walk.srcBase, walk.dstBase, 0, ...padDims(walk.shape), ...padDims(walk.srcStride), ...padDims(walk.dstStride)]),
     buffers: [src, dst],
-    workgroups: Math.ceil(n / 256),
+    workgroups: Math.ceil(count / 256),
   });
 }
 
@@ -105,12 +119,13 @@ function fill(gpu: Gpu, op: string, shape: readonly number[], value: number): Te
   }
   const out = Tensor.empty(gpu, shape);
   if (out.size === 0) return out;
+  const { vec4, count } = flatWork(out.size);
   gpu.dispatch({
     shader: 'layout',
-    entry: 'fill',
-    uniforms: uniforms([out.size], [value]),
+    entry: vec4 ? 'fill_vec4' : 'fill',
+    uniforms: uniforms([count], [value]),
     buffers: [out],
-    workgroups: Math.ceil(out.size / 256),
+    workgroups: Math.ceil(count / 256),
   });
   return out;
 }
@@ -185,6 +200,31 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
     backward: (g) => {
       const dx = zeros(g.gpu, inShape);
       writeRange(g, dx, ax, start);
+      return [dx];
+    },
+  });
+}
+
+/**
+ * PyTorch's split with a list of sizes: consecutive parts of `x` along `axis`, as new contiguous
+ * tensors. Unlike a slice per part, the backward writes every part's gradient into one buffer
+ * (zero-filled only where a part got none) instead of summing a zero-padded gradient per part.
+ */
+export function split(x: Tensor, sizes: readonly number[], axis: number): Tensor[] {
+  const ax = normalizeAxis('split', 'axis', axis, x.shape);
+  const total = sizes.reduce((s, n) => s + n, 0);
+  if (sizes.length === 0 || !sizes.every((n) => Number.isInteger(n) && n > 0) || total !== x.shape[ax]) {
+    throw new Error(`split: sizes ${fmt(sizes)} must be positive integers adding up to ${x.shape[ax]}, the size of axis ${ax} of x ${fmt(x.shape)}`);
+  }
+  const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((s, n) => s + n, 0));
+  const { gpu, shape: inShape } = x;
+  return recordMany({
+    op: 'split',
+    inputs: [x],
+    outputs: sizes.map((n, i) => sliceCopy(x, ax, starts[i], starts[i] + n)),
+    backward: (gs) => {
+      const dx = gs.every((g) => g) ? Tensor.empty(gpu, inShape) : zeros(gpu, inShape);
+      gs.forEach((g, i) => g && writeRange(g, dx, ax, starts[i]));
       return [dx];
     },
   });

@@ -110,8 +110,10 @@ export class AdamW {
 
   /** Zeroed arenas for one group; the parameters move into the first. */
   private buildArena(params: Tensor[], weightDecay: number, offsets: number[], bytes: number): Arena {
+    // Whole vec4s, for the kernel (the padding is zero, like the gaps, and stays zero).
+    const elements = Math.ceil(bytes / 16) * 4;
     const zeros = (): Tensor => {
-      const t = keep(Tensor.empty(this.gpu, [bytes / 4]));
+      const t = keep(Tensor.empty(this.gpu, [elements]));
       fillZero(this.gpu, t);
       return t;
     };
@@ -158,12 +160,12 @@ export class AdamW {
         shader: 'optim',
         entry: 'adamw',
         constants: { CLIP: clipped ? 1 : 0 },
-        uniforms: uniforms([a.param.size], [
+        uniforms: uniforms([a.param.size / 4], [
           1 - lr * a.weightDecay, this.beta1, 1 - this.beta1, this.beta2, 1 - this.beta2, this.eps, stepSize, bc2Sqrt,
         ]),
         // Without clipping the coefficient binding is unused; the gradient arena stands in.
         buffers: [a.param, a.expAvg, a.expAvgSq, a.grad, clipped?.coefficient ?? a.grad],
-        workgroups: Math.ceil(a.param.size / 256),
+        workgroups: Math.ceil(a.param.size / 4 / 256),
       });
     }
     clipped?.coefficient.dispose();

@@ -1,5 +1,5 @@
-// CPU references of the layout ops (src/ops/shape.ts, shaders/layout.wgsl): permute, slice and
-// concat as plain loops over row-major arrays.
+// CPU references of the layout ops (src/ops/shape.ts, shaders/layout.wgsl): permute, slice, split
+// and concat as plain loops over row-major arrays.
 
 export function strides(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length).fill(1);
@@ -34,6 +34,15 @@ export function sliceRef(x: Float64Array, shape: number[], axis: number, start: 
     const c = coords(i, outShape);
     c[axis] += start;
     return x[c.reduce((s, ci, k) => s + ci * inStrides[k], 0)];
+  });
+}
+
+/** The consecutive parts of the given sizes along `axis`. */
+export function splitRef(x: Float64Array, shape: number[], sizes: number[], axis: number): Float64Array[] {
+  let start = 0;
+  return sizes.map((n) => {
+    start += n;
+    return sliceRef(x, shape, axis, start - n, start);
   });
 }
 
