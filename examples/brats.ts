@@ -30,13 +30,13 @@ const DEFAULT_WEIGHTS = '../shared/data/weights/vit4mnist/vit4mnist.safetensors'
 
 /** The recipe (docs/brats.md): `transseg train` flags besides --dataset, --out, --weights, --steps, --seed. */
 const RECIPE = [
-  '--preset', 'vit4mnist', '--depth', '5', '--image-size', '112', '--feature-blocks', '1,2,3,5',
+  '--preset', 'vit4mnist', '--depth', '5', '--image-size', '168', '--feature-blocks', '1,2,3,5',
   '--remap', '1:1,2:1,3:1,4:1', '--intensity', 'none', '--crop-foreground', '4',
-  '--batch-size', '4', '--lr', '1e-3', '--warmup', '30', '--loss', 'dicefocal', '--zoom', '0.8,1.25',
+  '--batch-size', '4', '--lr', '1e-3', '--warmup', '30', '--loss', 'dicece', '--zoom', '0.8,1.25',
   '--foreground-fraction', '0.5',
   '--keep-largest', 'foreground', '--mask-nonzero', '--tta-flips',
 ];
-const DEFAULT_STEPS = 600;
+const DEFAULT_STEPS = 800;
 /** Where the train command's arguments are kept (one a line), for --report-only. */
 const TRAIN_ARGS = 'train-args.txt';
 

@@ -11,7 +11,7 @@
 // everything outside it is background (probability 1 for class 0).
 // With `flips`, each window is also predicted flipped along H, along W and along both; the four
 // softmax outputs, flipped back, are averaged (test-time augmentation; the flips form a group, so
-// the result for a flipped input is the flipped result); the four copies of a batch are one forward pass. `postprocess` (src/infer/postprocess.ts)
+// the result for a flipped input is the flipped result). `postprocess` (src/infer/postprocess.ts)
 // then cleans the argmax on the input's grid; the probabilities are returned as predicted.
 
 import { noGrad } from '../autograd/tape.js';
@@ -134,18 +134,15 @@ async function predictCropped(
       });
       const probs = new Float32Array(ks.length * K * S0 * S1);
       const flips = options.flips ? FLIPS : FLIPS.slice(0, 1);
-      // The flipped copies go through the model as one batch (one forward pass, one read-back).
-      const batch = new Float32Array(flips.length * input.length);
-      flips.forEach(([flipH, flipW], f) => batch.set(flipH || flipW ? flipPlanes(input, [S0, S1], flipH, flipW) : input, f * input.length));
-      const logitsT = noGrad(() => scope(() => model.forward(Tensor.fromArray(model.gpu, batch, [flips.length * ks.length, volume.channels, D, S0, S1]))));
-      const logits = await logitsT.read();
-      logitsT.dispose();
-      const all = softmaxClasses(logits, flips.length * ks.length, K, S0 * S1);
-      flips.forEach(([flipH, flipW], f) => {
-        const p = all.subarray(f * probs.length, (f + 1) * probs.length);
+      for (const [flipH, flipW] of flips) {
+        const flipped = flipH || flipW ? flipPlanes(input, [S0, S1], flipH, flipW) : input;
+        const logitsT = noGrad(() => scope(() => model.forward(Tensor.fromArray(model.gpu, flipped, [ks.length, volume.channels, D, S0, S1]))));
+        const logits = await logitsT.read();
+        logitsT.dispose();
+        const p = softmaxClasses(logits, ks.length, K, S0 * S1);
         const back = flipH || flipW ? flipPlanes(p, [S0, S1], flipH, flipW) : p;
         for (let i = 0; i < probs.length; i++) probs[i] += back[i] / flips.length;
-      });
+      }
       ks.forEach((k, b) => {
         // Back to the input's in-plane size [H = X, W = Y], then argmax per pixel.
         const p = resizeBilinear(probs.subarray(b * K * S0 * S1, (b + 1) * K * S0 * S1), K, [S0, S1], [X, Y]);
