@@ -34,7 +34,7 @@ const RECIPE = [
   '--remap', '1:1,2:1,3:1,4:1', '--intensity', 'none', '--crop-foreground', '4',
   '--batch-size', '4', '--lr', '1e-3', '--warmup', '30', '--loss', 'dicece', '--zoom', '0.8,1.25',
   '--foreground-fraction', '0.5',
-  '--keep-largest', 'foreground', '--mask-nonzero', '--tta-flips',
+  '--keep-largest', 'foreground', '--mask-foreground', '--tta-flips',
 ];
 const DEFAULT_STEPS = 800;
 /** Where the train command's arguments are kept (one a line), for --report-only. */

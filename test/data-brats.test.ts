@@ -1,10 +1,13 @@
 // The data pipeline on real BRATS 2013 cases (../shared/data/pairs/brats): a dataset.json with
-// per-modality FLAIR + T1c images, validation, loading with the whole-tumour remap, window k = 77.
+// per-modality FLAIR + T1c images, validation, loading with the whole-tumour remap, window k = 77,
+// and the brain box of --crop-foreground on files whose background is −mean/std, not 0.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCaseFile, openDataset } from '../src/data/load-node.js';
+import { foregroundBox } from '../src/data/foreground.js';
+import { noIntensity } from '../src/data/intensity.js';
 import { extractWindow } from '../src/data/windows.js';
 import { readNiftiFile } from '../src/io/nifti-node.js';
 
@@ -55,6 +58,21 @@ describe.skipIf(!HAVE_DATA)(`BRATS FLAIR + T1c${SKIP_NOTE}`, () => {
       const voxel = h + X * (w + Y * 77);
       expect(window.data[((1 * 5 + 2) * 240 + h) * 240 + w]).toBe(t1c.data[voxel]);
       expect(label![h * 240 + w]).toBe(raw.data[voxel] > 0 ? 1 : 0);
+    }
+  });
+
+  it('crops to the brain: the z-scored files hold −mean/std outside it, and every voxel is nonzero', async () => {
+    const loaded = await loadCaseFile(entry('train', CASES.train[0]), { remap: WHOLE_TUMOUR });
+    expect(loaded.image.every((v) => v !== 0)).toBe(true); // a "nonzero" rule would keep the 240² grid
+    const box = foregroundBox(loaded, noIntensity, 4);
+    // The brain of pat0005 spans x 49–189, y 47–215, z 6–143 (the voxels that differ from the corners).
+    expect(box).toEqual({ start: [45, 43, 2], end: [194, 220, 148] });
+    const label = loaded.label!;
+    const [X, Y] = loaded.dims;
+    for (let i = 0; i < label.length; i++) {
+      if (label[i] === 0) continue;
+      const x = i % X, y = Math.floor(i / X) % Y, z = Math.floor(i / (X * Y));
+      if (x < box.start[0] || x >= box.end[0] || y < box.start[1] || y >= box.end[1] || z < box.start[2] || z >= box.end[2]) throw new Error(`tumour voxel (${x}, ${y}, ${z}) outside the box`);
     }
   });
 });

@@ -2,7 +2,7 @@
 // speck, touching only by an edge or a corner, a per-class case, and a mask.
 
 import { describe, expect, it } from 'vitest';
-import { connectedComponents, neighbourOffsets, nonzeroMask, postProcess } from '../src/infer/postprocess.js';
+import { connectedComponents, neighbourOffsets, postProcess } from '../src/infer/postprocess.js';
 
 type Dims = [number, number, number];
 
@@ -112,15 +112,10 @@ describe('postProcess', () => {
     const v = threeIslands();
     const mask = new Uint8Array(v.data.length).fill(1);
     for (let z = 0; z < 2; z++) for (let y = 0; y < 8; y++) for (let x = 0; x < 10; x++) mask[(z * 8 + y) * 10 + x] = 0; // z < 2 outside
-    postProcess(v.data, dims, { maskNonzero: true, minIslandVoxels: 20 }, mask);
+    postProcess(v.data, dims, { maskForeground: true, minIslandVoxels: 20 }, mask);
     expect(count(v.data, 1)).toBe(32); // the big blob's z = 2, 3 half (32 ≥ 20); the others are gone
     expect(v.at(0, 0, 1)).toBe(0);
-    expect(() => postProcess(v.data, dims, { maskNonzero: true })).toThrow(/needs a mask/);
-  });
-
-  it('nonzeroMask: inside where any channel is nonzero', () => {
-    const image = Float32Array.from([0, 1, 0, 0, /* channel 2 */ 0, 0, -2, 0]);
-    expect([...nonzeroMask(image, 2)]).toEqual([0, 1, 1, 0]);
+    expect(() => postProcess(v.data, dims, { maskForeground: true })).toThrow(/needs a mask/);
   });
 
   it('refuses bad settings, naming the field', () => {

@@ -86,7 +86,7 @@ describe('transseg train', () => {
     });
     try {
       await train([...baseFlags(out), '--steps', '2', '--foreground-fraction', '0.5', '--tta-flips', '--keep-largest', 'foreground',
-        '--min-island', '3', '--connectivity', '6', '--mask-nonzero']);
+        '--min-island', '3', '--connectivity', '6', '--mask-foreground']);
     } finally {
       spy.mockRestore();
     }
@@ -96,7 +96,7 @@ describe('transseg train', () => {
     expect(text).toMatch(new RegExp(`validate \\(step 2\\) .*${expectedValidation[0]} \\(1/1\\) \\d+/\\d+ slices`));
     expect(text).toMatch(/train 2\/2 .* loss [\d.]+ \(step 2\)/);
     const best = await header(join(out, 'best.safetensors'));
-    expect(best.inference).toEqual({ flips: true, postprocess: { largestComponent: 'foreground', minIslandVoxels: 3, maskNonzero: true, connectivity: 6 } });
+    expect(best.inference).toEqual({ flips: true, postprocess: { largestComponent: 'foreground', minIslandVoxels: 3, maskForeground: true, connectivity: 6 } });
     expect(best.provenance.settings).toMatchObject({ foregroundFraction: 0.5, flips: true });
 
     // evaluate applies them; --raw leaves them out (a random 2-step model: the numbers differ or not, both must run).

@@ -27,7 +27,7 @@ export const TRAIN_COMMAND = defineCommand({
     { name: 'remap', value: 'FROM:TO,...', shownDefault: 'none', help: 'label merges, e.g. BRATS whole tumour 1:1,2:1,3:1,4:1', group: 'data and run' },
     { name: 'val-fraction', value: 'F', shownDefault: '0.2', help: 'without a validation list in dataset.json: the seeded fraction of training cases held out, in [0, 1); 0 trains on every case without validation', group: 'data and run' },
     { name: 'intensity', value: 'SPEC', default: 'ct', help: 'ct, brain, heart, hippocampus, prostate (the method\'s presets), clip:MIN,MAX, zscore (inside the non-zero region) or none', group: 'data and run' },
-    { name: 'crop-foreground', value: 'N', shownDefault: 'off', help: 'crop every case to its foreground grown by N voxels; recorded in the model file, so predict and evaluate crop the same way', group: 'data and run' },
+    { name: 'crop-foreground', value: 'N', shownDefault: 'off', help: 'crop every case to the scan (voxels where a channel differs from its background: the value the corners share, else 0) grown by N voxels; recorded in the model file, so predict and evaluate crop the same way', group: 'data and run' },
     { name: 'zoom', value: 'MIN,MAX', shownDefault: S.zoom.join(','), help: "the augmentation's in-plane zoom range (TransSeg's); narrower for short runs on small structures", group: 'data and run' },
     { name: 'no-augment', help: 'no zoom, crop, flips, rot90 or intensity shift: train on the resized windows as they are', group: 'data and run' },
     { name: 'foreground-fraction', value: 'P', shownDefault: '0', help: "share of training windows centred on a slice with foreground (MONAI's RandCropByPosNegLabel idea); the rest uniform", group: 'data and run' },
@@ -48,7 +48,7 @@ export const TRAIN_COMMAND = defineCommand({
     { name: 'tta-flips', help: 'at prediction time, average the in-plane flips (H, W, both); recorded in the model file', group: 'prediction (recorded in the model file)' },
     { name: 'keep-largest', value: 'WHAT', shownDefault: 'off', help: 'keep the largest connected component: of each class (classes) or of the whole foreground (foreground)', group: 'prediction (recorded in the model file)' },
     { name: 'min-island', value: 'N', shownDefault: 'off', help: 'remove foreground components of fewer than N voxels', group: 'prediction (recorded in the model file)' },
-    { name: 'mask-nonzero', help: 'predict foreground only where the input is nonzero (e.g. inside the brain)', group: 'prediction (recorded in the model file)' },
+    { name: 'mask-foreground', help: 'predict foreground only inside the scan (as --crop-foreground finds it), e.g. the brain', group: 'prediction (recorded in the model file)' },
     { name: 'connectivity', value: '6|18|26', shownDefault: '26', help: 'voxel neighbourhood of --keep-largest and --min-island', group: 'prediction (recorded in the model file)' },
     { name: 'steps', value: 'N', shownDefault: '1000', help: 'optimiser steps', group: 'optimisation' },
     { name: 'batch-size', value: 'N', shownDefault: shown(S.batchSize), help: 'windows per micro-batch', group: 'optimisation' },
@@ -140,12 +140,12 @@ function fraction(flag: string, value: string | undefined): number | undefined {
   return n;
 }
 
-/** --keep-largest, --min-island, --connectivity, --mask-nonzero; undefined when none is given. */
-function postProcessing(v: { 'keep-largest'?: string; 'min-island'?: string; connectivity?: string; 'mask-nonzero'?: boolean }): PostProcessing | undefined {
+/** --keep-largest, --min-island, --connectivity, --mask-foreground; undefined when none is given. */
+function postProcessing(v: { 'keep-largest'?: string; 'min-island'?: string; connectivity?: string; 'mask-foreground'?: boolean }): PostProcessing | undefined {
   const p: PostProcessing = definedOnly({
     largestComponent: oneOf('keep-largest', v['keep-largest'], ['classes', 'foreground'] as const),
     minIslandVoxels: number('min-island', v['min-island'], true),
-    maskNonzero: v['mask-nonzero'] ? true : undefined,
+    maskForeground: v['mask-foreground'] ? true : undefined,
   });
   if (v.connectivity !== undefined) {
     if (Object.keys(p).length === 0) throw new Error('train: --connectivity applies to --keep-largest and --min-island; give one of them');

@@ -1,7 +1,8 @@
 // Cropping a case to its foreground, as MONAI pipelines do with ScaleIntensityRanged followed by
-// CropForegroundd(source_key="image"): the foreground is what the dataset's intensity transform
-// leaves nonzero. For CT clipped to a window that is the body (air falls below the window's lower
-// end and becomes 0); for z-scored MRI the non-zero region. Training crops every case once;
+// CropForegroundd(source_key="image"): the foreground is where the intensity-transformed image
+// differs from its background (background.ts). For CT clipped to a window that is the body (air
+// falls below the window's lower end and becomes 0); for skull-stripped MRI the brain, whether its
+// outside is 0 or a z-score's −mean/std. Training crops every case once;
 // prediction crops, predicts the box and puts background everywhere outside it.
 
 import type { IntensityTransform } from './intensity.js';

@@ -5,4 +5,5 @@ export * from './volume.js';
 export * from './windows.js';
 export * from './intensity.js';
 export * from './resize.js';
+export { backgroundValues, foregroundMask } from './background.js';
 export * from './augment.js';

@@ -3,8 +3,10 @@
 // - area (images): adaptive average pooling, bins [⌊i·in/out⌋, ⌈(i+1)·in/out⌉);
 // - nearest (labels): torch's legacy rule, source ⌊dst · f32(in/out)⌋ in float32;
 // - bilinear (class probabilities back to the input grid), align_corners = False.
-// And cropForeground, the bounding box of the nonzero voxels of a case, undone by uncropFromBox.
+// And cropForeground, the bounding box of a case's foreground (data/background.ts), undone by
+// uncropFromBox.
 
+import { foregroundMask } from './background.js';
 import type { Window } from './windows.js';
 
 /** [height, width] */
@@ -143,11 +145,12 @@ function copyBox(full: Float32Array, boxed: Float32Array, channels: number, dims
 }
 
 /**
- * The bounding box of voxels that are nonzero in any channel of `image` ([C, Z, Y, X] over dims
- * [X, Y, Z]), grown by `margin` voxels on every side within the grid (MONAI CropForeground with
- * select_fn x ≠ 0: MONAI's default x > 0 would cut z-scored tissue below 0), and the image cropped
- * to it. An image without nonzero voxels keeps its whole grid. Labels are cropped with cropToBox,
- * and uncropFromBox puts a prediction back on the full grid.
+ * The bounding box of the foreground of `image` ([C, Z, Y, X] over dims [X, Y, Z]): voxels where
+ * some channel differs from its background (data/background.ts: the corners' shared value, else
+ * 0; MONAI's CropForeground uses x > 0, which would cut z-scored tissue below 0), grown by `margin`
+ * voxels on every side within the grid, and the image cropped to it. An image without foreground
+ * keeps its whole grid. Labels are cropped with cropToBox, and uncropFromBox puts a prediction back
+ * on the full grid.
  */
 export function cropForeground(
   image: Float32Array, channels: number, dims: readonly [number, number, number], margin = 0,
@@ -155,21 +158,20 @@ export function cropForeground(
   checkVolume('cropForeground', image, channels, dims);
   if (!Number.isInteger(margin) || margin < 0) throw new Error(`cropForeground: margin must be a non-negative integer, got ${margin}`);
   const [X, Y, Z] = dims;
+  const mask = foregroundMask(image, channels, dims);
   const lo = [X, Y, Z];
   const hi = [-1, -1, -1];
   let i = 0;
-  for (let c = 0; c < channels; c++) {
-    for (let z = 0; z < Z; z++) {
-      for (let y = 0; y < Y; y++) {
-        for (let x = 0; x < X; x++, i++) {
-          if (image[i] === 0) continue;
-          lo[0] = Math.min(lo[0], x);
-          hi[0] = Math.max(hi[0], x);
-          lo[1] = Math.min(lo[1], y);
-          hi[1] = Math.max(hi[1], y);
-          lo[2] = Math.min(lo[2], z);
-          hi[2] = Math.max(hi[2], z);
-        }
+  for (let z = 0; z < Z; z++) {
+    for (let y = 0; y < Y; y++) {
+      for (let x = 0; x < X; x++, i++) {
+        if (mask[i] === 0) continue;
+        lo[0] = Math.min(lo[0], x);
+        hi[0] = Math.max(hi[0], x);
+        lo[1] = Math.min(lo[1], y);
+        hi[1] = Math.max(hi[1], y);
+        lo[2] = Math.min(lo[2], z);
+        hi[2] = Math.max(hi[2], z);
       }
     }
   }

@@ -6,7 +6,7 @@ export {
   predictCase, modelPredictOptions, channelMismatch, labelDatatype,
   type CasePrediction, type PredictCaseOptions, type PredictionVolume,
 } from './predict-file.js';
-export { postProcess, nonzeroMask, connectedComponents, validatePostProcessing } from './postprocess.js';
+export { postProcess, connectedComponents, validatePostProcessing } from './postprocess.js';
 export {
   overlayPng, overlayFigureSvg, overlayScale, mostForegroundSlices, radiologicalView, classColour, OVERLAY_MIN_SIZE,
   type LabelledSlice, type SliceView,

@@ -3,7 +3,7 @@
 //   foreground (independent=False; the kept voxels keep their classes);
 // - removal of islands: foreground components smaller than N voxels become background (MONAI's
 //   RemoveSmallObjects on the foreground);
-// - a mask: predictions outside it become background (e.g. the brain: where the input is nonzero).
+// - a mask: predictions outside it become background (e.g. the brain: data/background.ts).
 // Order: mask, then islands, then the largest component. Connectivity is 6 (faces), 18 (faces and
 // edges) or 26 (faces, edges and corners; MONAI's default, full connectivity) in 3-D.
 //
@@ -91,20 +91,20 @@ export function validatePostProcessing(p: PostProcessing, where: string): PostPr
   if (p.connectivity !== undefined && ![6, 18, 26].includes(p.connectivity)) {
     throw new Error(`${where}: connectivity must be 6, 18 or 26, got ${JSON.stringify(p.connectivity)}`);
   }
-  if (p.maskNonzero !== undefined && typeof p.maskNonzero !== 'boolean') throw new Error(`${where}: maskNonzero must be true or false, got ${JSON.stringify(p.maskNonzero)}`);
+  if (p.maskForeground !== undefined && typeof p.maskForeground !== 'boolean') throw new Error(`${where}: maskForeground must be true or false, got ${JSON.stringify(p.maskForeground)}`);
   return p;
 }
 
 /**
  * Applies `p` to `labels` in place (and returns it). `mask` (same grid; nonzero = inside) is
- * required when `p.maskNonzero` is set; the caller computes it from the input.
+ * required when `p.maskForeground` is set; the caller computes it from the input.
  */
 export function postProcess(labels: Float32Array, dims: Dims, p: PostProcessing, mask?: ArrayLike<number>): Float32Array {
   validatePostProcessing(p, 'postprocess');
   if (labels.length !== dims[0] * dims[1] * dims[2]) throw new Error(`postprocess: ${labels.length} labels, dims [${dims.join(', ')}] need ${dims[0] * dims[1] * dims[2]}`);
   const connectivity = p.connectivity ?? 26;
-  if (p.maskNonzero) {
-    if (!mask || mask.length !== labels.length) throw new Error(`postprocess: maskNonzero needs a mask of ${labels.length} voxels, got ${mask?.length ?? 'none'}`);
+  if (p.maskForeground) {
+    if (!mask || mask.length !== labels.length) throw new Error(`postprocess: maskForeground needs a mask of ${labels.length} voxels, got ${mask?.length ?? 'none'}`);
     for (let i = 0; i < labels.length; i++) if (mask[i] === 0) labels[i] = 0;
   }
   const foreground = (i: number) => labels[i] !== 0;
@@ -120,14 +120,4 @@ export function postProcess(labels: Float32Array, dims: Dims, p: PostProcessing,
     for (const c of classes) filterComponents(labels, dims, (i) => labels[i] === c, connectivity, onlyLargest);
   }
   return labels;
-}
-
-/** 1 where any of the `channels` planes of `image` ([C, Z, Y, X]) is nonzero, else 0. */
-export function nonzeroMask(image: Float32Array, channels: number): Uint8Array {
-  const n = image.length / channels;
-  const mask = new Uint8Array(n);
-  for (let c = 0; c < channels; c++) {
-    for (let i = 0; i < n; i++) if (image[c * n + i] !== 0) mask[i] = 1;
-  }
-  return mask;
 }

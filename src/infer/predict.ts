@@ -16,6 +16,7 @@
 
 import { noGrad } from '../autograd/tape.js';
 import type { LoadedCase } from '../data/volume.js';
+import { foregroundMask } from '../data/background.js';
 import { cropCase, foregroundBox } from '../data/foreground.js';
 import { intensityTransform, type IntensitySpec } from '../data/intensity.js';
 import { resizeBilinear, resizeWindow, uncropFromBox } from '../data/resize.js';
@@ -23,7 +24,7 @@ import { extractWindow, placeSlice } from '../data/windows.js';
 import type { Segmenter } from '../model/segmenter.js';
 import { scope } from '../tensor/scope.js';
 import type { PostProcessing } from '../model/model-file.js';
-import { nonzeroMask, postProcess } from './postprocess.js';
+import { postProcess } from './postprocess.js';
 import { Tensor } from '../tensor/tensor.js';
 
 export interface PredictOptions {
@@ -86,7 +87,7 @@ export async function predictVolume(
   const prediction = await predictCropped(model, volume, options);
   const p = options.postprocess;
   if (p) {
-    const mask = p.maskNonzero ? nonzeroMask(volume.image, volume.channels) : undefined; // the input as read: 0 outside the brain of skull-stripped MRI
+    const mask = p.maskForeground ? foregroundMask(volume.image, volume.channels, volume.dims) : undefined; // the input as read: outside the brain of skull-stripped MRI
     postProcess(prediction.labels, volume.dims, p, mask);
   }
   return prediction;

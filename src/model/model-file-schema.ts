@@ -152,7 +152,7 @@ export const INFERENCE: Record<string, Spec> = {
   postprocess: optional(object({
     largestComponent: optional(oneOf('classes', 'foreground')),
     minIslandVoxels: optional(int(1, 2 ** 31 - 1)),
-    maskNonzero: optional(bool),
+    maskForeground: optional(bool),
     connectivity: optional(oneOf(6, 18, 26)),
   })),
 };

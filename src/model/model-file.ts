@@ -32,8 +32,8 @@ export interface PostProcessing {
   largestComponent?: 'classes' | 'foreground';
   /** Foreground components with fewer voxels than this become background. */
   minIslandVoxels?: number;
-  /** Only where the input volume, as read, is nonzero in some channel. */
-  maskNonzero?: boolean;
+  /** Only inside the scan: where some channel of the input, as read, differs from its background (data/background.ts). */
+  maskForeground?: boolean;
   /** Neighbourhood of a voxel for the two rules above; 26 when absent. */
   connectivity?: Connectivity;
 }
