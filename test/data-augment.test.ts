@@ -12,7 +12,7 @@ const window = (channels: number, depth: number, height: number, width: number, 
 });
 
 /** No zoom, no flips, no rotation, no shift: only crop/pad act. */
-const IDENTITY: AugmentParams = { zoom: 1, zoomed: [0, 0], crop: [0, 0], flip: { height: false, width: false, depth: false }, rot90: 0, shift: null };
+const IDENTITY: AugmentParams = { zoom: 1, zoomed: [0, 0], crop: [0, 0], flip: { height: false, width: false, depth: false }, rot90: 0, shift: null, scale: null };
 const still = (w: Window, overrides: Partial<AugmentParams> = {}): AugmentParams => ({ ...IDENTITY, zoomed: [w.height, w.width], ...overrides });
 
 describe('augment', () => {
@@ -98,9 +98,33 @@ describe('augment', () => {
     expect([...out.window.data]).toEqual([0, 0, 0, 0, 0, inside[0], inside[1], 0, 0, inside[2], inside[3], 0, 0, 0, 0, 0]);
     expect([...out.label]).toEqual([0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0]);
   });
+
+  it('scales each channel by its own factor, before the shift, the image only', () => {
+    const w = window(2, 2, 1, 2, Float32Array.from([1, -2, 3, 4, /* channel 1 */ 10, 20, -30, 40]));
+    const label = Float32Array.from([1, 0]);
+    const out = applyAugmentation(w, label, still(w, { scale: [0.5, 2], shift: 0.25 }), [1, 2]);
+    const f = (v: number, s: number) => Math.fround(Math.fround(v * s) + Math.fround(0.25));
+    expect([...out.window.data]).toEqual([...[1, -2, 3, 4].map((v) => f(v, 0.5)), ...[10, 20, -30, 40].map((v) => f(v, 2))]);
+    expect([...out.label]).toEqual([1, 0]);
+    expect(() => applyAugmentation(w, label, still(w, { scale: [1] }), [1, 2])).toThrow('augment: 1 intensity factors for 2 channel(s)');
+  });
 });
 
 describe('drawAugmentation', () => {
+  it('draws one intensity factor per channel from the range, last, so runs without it draw as before', () => {
+    const plain = drawAugmentation(rng(9), [20, 24], [16, 16], [0.8, 1.25]);
+    expect(plain.scale).toBeNull();
+    const random = rng(9);
+    const scaled = drawAugmentation(random, [20, 24], [16, 16], [0.8, 1.25], { range: [0.7, 1.4], channels: 3 });
+    expect({ ...scaled, scale: null }).toEqual(plain); // the same zoom, crop, flips, rot90 and shift
+    const factors = Array.from({ length: 300 }, () => drawAugmentation(random, [20, 24], [16, 16], [1, 1], { range: [0.7, 1.4], channels: 2 }).scale!).flat();
+    expect(factors.length).toBe(600);
+    expect(Math.min(...factors)).toBeGreaterThanOrEqual(0.7);
+    expect(Math.max(...factors)).toBeLessThan(1.4);
+    expect(Math.max(...factors) - Math.min(...factors)).toBeGreaterThan(0.6); // the range is used
+    expect(() => drawAugmentation(rng(1), [20, 24], [16, 16], [1, 1], { range: [0, 1], channels: 1 })).toThrow(/intensity-scale range must be 0 < min <= max, got \[0, 1\]/);
+  });
+
   it('draws the zoom from a chosen range, and refuses an empty or non-positive one', () => {
     const random = rng(5);
     const zooms = Array.from({ length: 500 }, () => drawAugmentation(random, [20, 24], [16, 16], [0.9, 1.1]).zoom);

@@ -29,7 +29,8 @@ export const TRAIN_COMMAND = defineCommand({
     { name: 'intensity', value: 'SPEC', default: 'ct', help: 'ct, brain, heart, hippocampus, prostate (the method\'s presets), clip:MIN,MAX, zscore (inside the non-zero region) or none', group: 'data and run' },
     { name: 'crop-foreground', value: 'N', shownDefault: 'off', help: 'crop every case to the scan (voxels where a channel differs from its background: the value the corners share, else 0) grown by N voxels; recorded in the model file, so predict and evaluate crop the same way', group: 'data and run' },
     { name: 'zoom', value: 'MIN,MAX', shownDefault: S.zoom.join(','), help: "the augmentation's in-plane zoom range (TransSeg's); narrower for short runs on small structures", group: 'data and run' },
-    { name: 'no-augment', help: 'no zoom, crop, flips, rot90 or intensity shift: train on the resized windows as they are', group: 'data and run' },
+    { name: 'intensity-scale', value: 'MIN,MAX', shownDefault: 'off', help: "multiply each channel of every training window by its own factor U(MIN, MAX) (nnU-Net's multiplicative brightness), so the model cannot rely on absolute intensities", group: 'data and run' },
+    { name: 'no-augment', help: 'no zoom, crop, flips, rot90 or intensity shift or scale: train on the resized windows as they are', group: 'data and run' },
     { name: 'foreground-fraction', value: 'P', shownDefault: '0', help: "share of training windows centred on a slice with foreground (MONAI's RandCropByPosNegLabel idea); the rest uniform", group: 'data and run' },
     { name: 'weights', value: 'W', help: 'an inflated encoder (transseg inflate), or a 2-D checkpoint inflated on the fly with --depth/--method/--image-size; a file or hf:ORG/REPO[@revision][:file]', group: 'model' },
     { name: 'offline', help: 'hf: weights from the Hugging Face cache only, no network (as HF_HUB_OFFLINE=1)', group: 'model' },
@@ -88,6 +89,9 @@ export async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
     const steps = number('steps', v.steps, true);
     return { ...saved, out, resume: true, force: false, ...(v.offline ? { offline: true } : {}), settings: { ...saved.settings, ...(steps ? { steps } : {}) } };
   }
+  for (const flag of ['zoom', 'intensity-scale'] as const) {
+    if (v['no-augment'] && v[flag] !== undefined) throw new Error(`train: --no-augment turns the augmentation off, --${flag} sets part of it; give one of them`);
+  }
   const modelJson = v.config ? await readModelJson(v.config) : undefined;
   return {
     dataset: required(v.dataset, 'dataset', 'train'),
@@ -124,7 +128,8 @@ export async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
         logEvery: number('log-every', v['log-every'], true),
         seed: number('seed', v.seed, true, 0),
         augment: v['no-augment'] ? false : undefined,
-        zoom: zoomRange(v.zoom),
+        zoom: range('zoom', v.zoom, '0.5,2'),
+        intensityScale: range('intensity-scale', v['intensity-scale'], '0.7,1.4'),
         cropForeground: number('crop-foreground', v['crop-foreground'], true, 0),
         foregroundFraction: fraction('foreground-fraction', v['foreground-fraction']),
         flips: v['tta-flips'] ? true : undefined,
@@ -154,12 +159,12 @@ function postProcessing(v: { 'keep-largest'?: string; 'min-island'?: string; con
   return Object.keys(p).length ? p : undefined;
 }
 
-/** `--zoom MIN,MAX`: the augmentation's in-plane zoom range. */
-function zoomRange(value: string | undefined): [number, number] | undefined {
+/** `--zoom MIN,MAX`, `--intensity-scale MIN,MAX`: an augmentation's factor range. */
+function range(flag: string, value: string | undefined, example: string): [number, number] | undefined {
   if (value === undefined) return undefined;
   const parts = value.split(',').map(Number);
   if (parts.length !== 2 || !(parts[0] > 0 && parts[0] <= parts[1] && Number.isFinite(parts[1]))) {
-    throw new Error(`train: --zoom must be MIN,MAX with 0 < MIN <= MAX (e.g. 0.5,2), got '${value}'`);
+    throw new Error(`train: --${flag} must be MIN,MAX with 0 < MIN <= MAX (e.g. ${example}), got '${value}'`);
   }
   return [parts[0], parts[1]];
 }

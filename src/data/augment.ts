@@ -8,6 +8,9 @@
 //   5. rot90 in the (H, W) plane by k ∈ {1, 2, 3} quarter turns with p = 0.1 (RandRotate90d);
 //   6. intensity shift by U(−0.1, 0.1) with p = 0.5 (RandShiftIntensityd), image only;
 //   7. symmetric zero padding up to the model size (SpatialPadd).
+// Beyond TransSeg, optional: before the shift, each channel multiplied by its own factor U(MIN, MAX)
+// (nnU-Net's multiplicative brightness, MONAI's RandScaleIntensity channel-wise). Lesion contrast
+// differs between scanners and patients; without it a model learns absolute intensity thresholds.
 // Zoom is in-plane only. MONAI zooms the depth axis too (one factor for all three axes), after
 // which TransSeg crops or pads the D slices back to D, shifting which neighbours the window holds;
 // our model needs exactly D slices of fixed spacing, so depth is left as it is. The label follows
@@ -40,14 +43,26 @@ export interface AugmentParams {
   rot90: 0 | 1 | 2 | 3;
   /** The intensity offset, or null when not applied. */
   shift: number | null;
+  /** The per-channel intensity factors, or null without an intensity-scale range. */
+  scale: number[] | null;
+}
+
+/** The optional intensity scaling: each of `channels` multiplied by U(range[0], range[1]). */
+export interface IntensityScale {
+  range: readonly [number, number];
+  channels: number;
 }
 
 /**
  * Draws every random decision for a window of in-plane size `from` and a square model `size`, in a
  * fixed order: zoom, crop row and column (only where the zoomed plane is larger), the three flips,
- * rot90 k then whether to apply it, shift offset then whether to apply it.
+ * rot90 k then whether to apply it, shift offset then whether to apply it, and last (only with
+ * `intensityScale`) one factor per channel, so runs without it draw exactly what they drew before.
  */
-export function drawAugmentation(random: () => number, from: Size2, size: Size2, zoomRange: readonly [number, number] = [AUGMENTATION.minZoom, AUGMENTATION.maxZoom]): AugmentParams {
+export function drawAugmentation(
+  random: () => number, from: Size2, size: Size2,
+  zoomRange: readonly [number, number] = [AUGMENTATION.minZoom, AUGMENTATION.maxZoom], intensityScale?: IntensityScale,
+): AugmentParams {
   if (size[0] !== size[1]) throw new Error(`drawAugmentation: the model size must be square (rot90 swaps height and width), got [${size.join(', ')}]`);
   const [minZoom, maxZoom] = zoomRange;
   if (!(minZoom > 0 && minZoom <= maxZoom && Number.isFinite(maxZoom))) throw new Error(`drawAugmentation: the zoom range must be 0 < min <= max, got [${zoomRange.join(', ')}]`);
@@ -60,7 +75,13 @@ export function drawAugmentation(random: () => number, from: Size2, size: Size2,
   const rot90 = random() < rot90Probability ? k : 0;
   const offset = -maxShift + 2 * maxShift * random();
   const shift = random() < shiftProbability ? offset : null;
-  return { zoom, zoomed, crop, flip, rot90, shift };
+  let scale: number[] | null = null;
+  if (intensityScale) {
+    const [lo, hi] = intensityScale.range;
+    if (!(lo > 0 && lo <= hi && Number.isFinite(hi))) throw new Error(`drawAugmentation: the intensity-scale range must be 0 < min <= max, got [${intensityScale.range.join(', ')}]`);
+    scale = Array.from({ length: intensityScale.channels }, () => lo + (hi - lo) * random());
+  }
+  return { zoom, zoomed, crop, flip, rot90, shift, scale };
 }
 
 /** Planes [planes, height, width] in C order. */
@@ -145,6 +166,14 @@ export function applyAugmentation(
     image = rot90(image, params.rot90);
     mask = rot90(mask, params.rot90);
   }
+  if (params.scale !== null) {
+    if (params.scale.length !== window.channels) throw new Error(`augment: ${params.scale.length} intensity factors for ${window.channels} channel(s)`);
+    const plane = image.data.length / window.channels;
+    for (let c = 0; c < window.channels; c++) {
+      const factor = params.scale[c];
+      for (let i = c * plane; i < (c + 1) * plane; i++) image.data[i] *= factor;
+    }
+  }
   if (params.shift !== null) {
     const offset = Math.fround(params.shift); // numpy adds the Python float as f32
     image.data = image.data.map((v) => v + offset);
@@ -163,8 +192,9 @@ export function applyAugmentation(
  */
 export function augment(
   window: Window, label: Float32Array, random: () => number, size: Size2,
-  options: { intensity?: IntensityTransform; zoomRange?: readonly [number, number] } = {},
+  options: { intensity?: IntensityTransform; zoomRange?: readonly [number, number]; intensityScale?: readonly [number, number] } = {},
 ): { window: Window; label: Float32Array } {
-  const params = drawAugmentation(random, [window.height, window.width], size, options.zoomRange);
+  const scale = options.intensityScale ? { range: options.intensityScale, channels: window.channels } : undefined;
+  const params = drawAugmentation(random, [window.height, window.width], size, options.zoomRange, scale);
   return applyAugmentation(window, label, params, size, options.intensity);
 }

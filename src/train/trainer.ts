@@ -55,6 +55,8 @@ export interface TrainSettings {
   augment: boolean;
   /** The augmentation's in-plane zoom range; TransSeg's [0.5, 2]. */
   zoom: [number, number];
+  /** The augmentation's per-channel intensity factor range (src/data/augment.ts); null: none, as TransSeg. */
+  intensityScale: [number, number] | null;
   /** Crop every case to its foreground grown by this many voxels (src/data/foreground.ts); null: no crop. */
   cropForeground: number | null;
   /** Fraction of samples centred on a foreground slice (src/train/sampler.ts); 0: TransSeg's uniform slices. */
@@ -68,7 +70,7 @@ export interface TrainSettings {
 export const DEFAULT_SETTINGS: Omit<TrainSettings, 'steps' | 'intensity'> = {
   batchSize: 4, accumulate: 1, lr: 3e-5, weightDecay: 0.05, warmup: 20, clip: 1, loss: 'dicefocal',
   validateEvery: 500, logEvery: 10, seed: 1234, augment: true, zoom: [AUGMENTATION.minZoom, AUGMENTATION.maxZoom],
-  cropForeground: null, foregroundFraction: 0, flips: false, postprocess: null,
+  intensityScale: null, cropForeground: null, foregroundFraction: 0, flips: false, postprocess: null,
 };
 
 export interface Validation {
@@ -203,7 +205,9 @@ export class Trainer {
     const resized = resizeWindow(window, size);
     const resizedLabel = resizeNearest(label!, 1, [window.height, window.width], size);
     if (!this.settings.augment) return { window: this.intensity(resized.data, resized.channels), label: resizedLabel };
-    const out = augment(resized, resizedLabel, rng(deriveSeed(this.settings.seed, 1, i)), size, { intensity: this.intensity, zoomRange: this.settings.zoom });
+    const out = augment(resized, resizedLabel, rng(deriveSeed(this.settings.seed, 1, i)), size, {
+      intensity: this.intensity, zoomRange: this.settings.zoom, intensityScale: this.settings.intensityScale ?? undefined,
+    });
     return { window: out.window.data, label: out.label };
   }
 
