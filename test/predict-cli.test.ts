@@ -227,6 +227,11 @@ describe('transseg predict', () => {
     const files = [join(root, 'pat1', 'Flair_subtrMeanDivStd.nii.gz'), join(root, 'pat1', 'T1c_subtrMeanDivStd.nii.gz')];
     expect([...(await readNiftiFile(path('patients-out', 'pat1.nii.gz'))).data]).toEqual([...(await reference(MODEL2, files)).labels]);
 
+    // One patient folder: the same case, named by its folder (its label file matches no modality).
+    await predict(['--model', MODEL2, '--input', join(root, 'pat1'), '--output', path('one-patient')]);
+    expect(filesIn(path('one-patient'))).toEqual(['pat1.nii.gz']);
+    expect([...(await readNiftiFile(path('one-patient', 'pat1.nii.gz'))).data]).toEqual([...(await readNiftiFile(path('patients-out', 'pat1.nii.gz'))).data]);
+
     // The same case as a comma list: named by the output file, not by 'Flair_subtrMeanDivStd'.
     await predict(['--model', MODEL2, '--input', files.join(','), '--output', path('pat1-list.nii.gz'), '--overlay', path('list-png')]);
     expect(filesIn(path('list-png')).length).toBeGreaterThan(0);

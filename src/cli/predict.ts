@@ -29,7 +29,7 @@ import { dirname, join, resolve } from 'node:path';
 import { defineCommand, parseFlags } from './flag-table.js';
 import { positiveInteger, required } from './flags.js';
 import { channelCount, fileStem } from '../data/dataset.js';
-import { caseFolders, subfolders } from '../data/case-folders-node.js';
+import { caseFolders, patientFolder, subfolders } from '../data/case-folders-node.js';
 import { readDatasetFile } from '../data/load-node.js';
 import { readModelFileHeader } from '../model/model-file.js';
 import { loadCase, type LoadedCase } from '../data/volume.js';
@@ -169,7 +169,8 @@ async function resolveInput(input: string, output: string, patterns: () => Promi
       });
       return { cases, single: false };
     }
-    return { cases: await folderCases(input), single: false };
+    const patient = hasNifti ? await patientFolder(input, await patterns().catch(() => [])) : null;
+    return { cases: patient ? [patient] : await folderCases(input), single: false };
   }
   if (/\.json$/i.test(input)) {
     const dataset = await readDatasetFile(input);
@@ -331,7 +332,7 @@ export const PREDICT_COMMAND = defineCommand({
   synopsis: '--model M --input X --output Y [options]',
   flags: [
     { name: 'model', value: 'FILE', help: 'the model file' },
-    { name: 'input', value: 'X', help: "a .nii / .nii.gz / .hdr file; a,b (one file per modality, in the model's order); a folder of files or of patient folders; or a dataset.json (its test list)" },
+    { name: 'input', value: 'X', help: "a .nii / .nii.gz / .hdr file; a,b (one file per modality, in the model's order); a folder of files, one patient folder (a file per modality) or a folder of patient folders; or a dataset.json (its test list)" },
     { name: 'modalities', value: 'PATTERNS', shownDefault: "the model's modality names", help: 'comma-separated file-name parts that pick each modality in a patient folder (e.g. flair,t1c)' },
     { name: 'output', value: 'Y', help: 'a .nii / .nii.gz file for one case, else a folder of <case>.nii.gz (created if needed)' },
     { name: 'probabilities', value: 'P', shownDefault: 'none', help: 'also write the class probabilities: float32, 4-D [X, Y, Z, classes]; a file or a folder as --output' },

@@ -1,7 +1,7 @@
 // Listing a folder of case folders (Node); the matching rule is src/data/case-folders.ts.
 
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { matchModalityFiles } from './case-folders.js';
 
 export interface FolderCase {
@@ -40,4 +40,18 @@ export async function caseFolders(folder: string, patterns: readonly string[], l
   if (problems.length) throw new Error(`${folder}: ${problems.length} case folder${problems.length === 1 ? '' : 's'} without a match:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   if (cases.length === 0) throw new Error(`${folder} holds no case folders`);
   return cases;
+}
+
+/**
+ * `folder` as one patient folder: the case whose modality files are the folder's files matched to
+ * `patterns` (two or more), or null when some pattern matches no file or several.
+ */
+export async function patientFolder(folder: string, patterns: readonly string[]): Promise<FolderCase | null> {
+  if (patterns.length < 2) return null; // one pattern cannot tell a patient's files from a folder of cases
+  try {
+    const image = matchModalityFiles(await readdir(folder), patterns, folder).map((f) => join(folder, f));
+    return { id: basename(resolve(folder)), image };
+  } catch {
+    return null;
+  }
 }
