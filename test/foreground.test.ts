@@ -1,5 +1,5 @@
-// Cropping to the foreground (src/data/foreground.ts): the box is what the intensity transform
-// leaves nonzero, labels follow the image, and predictVolume with cropForeground equals predicting
+// Cropping to the foreground (src/data/foreground.ts): the box is where the intensity-transformed
+// image differs from its background (src/data/background.ts), labels follow the image, and predictVolume with cropForeground equals predicting
 // the box alone with background everywhere else.
 import { describe, expect, it } from 'vitest';
 import { cropCase, foregroundBox } from '../src/data/foreground.js';
@@ -27,8 +27,13 @@ describe('foregroundBox and cropCase', () => {
     const c = ctCase();
     expect(foregroundBox(c, clipScale(-100, 300), 0)).toEqual({ start: [2, 1, 1], end: [7, 5, 4] });
     expect(foregroundBox(c, clipScale(-100, 300), 1)).toEqual({ start: [1, 0, 0], end: [8, 6, 5] });
-    // Without an intensity transform air is nonzero: the whole grid.
-    expect(foregroundBox(c, noIntensity, 0)).toEqual({ start: [0, 0, 0], end: DIMS });
+    // Without an intensity transform air is −500 HU: not 0, but the value every corner holds, so the
+    // same body box (a "nonzero" rule would keep the whole grid).
+    expect(foregroundBox(c, noIntensity, 0)).toEqual({ start: [2, 1, 1], end: [7, 5, 4] });
+    // A body reaching a corner: the corners disagree, the background is 0 and −500 HU counts as body.
+    const reaching = ctCase();
+    reaching.image[at(8, 6, 4)] = 40;
+    expect(foregroundBox(reaching, noIntensity, 0)).toEqual({ start: [0, 0, 0], end: DIMS });
     const cropped = cropCase(c, { start: [2, 1, 1], end: [7, 5, 4] });
     expect(cropped.dims).toEqual([5, 4, 3]);
     expect(cropped.image.every((v) => v === 40 || v === 200)).toBe(true);
