@@ -98,6 +98,15 @@ describe('model files: metadata checked before anything is built', async () => {
     expect(header).toEqual(HEADER);
   });
 
+  it('reads the mask of files written before session 6 (maskNonzero) as maskForeground', () => {
+    const old = { metadata: { ...file.metadata, inference: JSON.stringify({ postprocess: { maskNonzero: true, largestComponent: 'foreground' } }) } };
+    expect(readModelFileHeader(old.metadata, 'old.safetensors')).toMatchObject({ inference: { postprocess: { maskForeground: true, largestComponent: 'foreground' } } });
+    const header = readModelFileHeader(old.metadata, 'old.safetensors') as { inference: { postprocess: object } };
+    expect(Object.keys(header.inference.postprocess).sort()).toEqual(['largestComponent', 'maskForeground']);
+    const wrong = { metadata: { ...file.metadata, inference: JSON.stringify({ postprocess: { maskNonzero: 'yes' } }) } };
+    expect(() => readModelFileHeader(wrong.metadata, 'old.safetensors')).toThrow(/maskNonzero/);
+  });
+
   it('heads that contradict a relative-position table are refused (without it, heads leave no trace in the shapes)', () => {
     const beit = { ...TINY, positionEmbedding: false, relativePositionBias: true, heads: 4 };
     const shapes = new Map([

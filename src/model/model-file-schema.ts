@@ -153,6 +153,7 @@ export const INFERENCE: Record<string, Spec> = {
     largestComponent: optional(oneOf('classes', 'foreground')),
     minIslandVoxels: optional(int(1, 2 ** 31 - 1)),
     maskForeground: optional(bool),
+    maskNonzero: optional(bool), // the name before session 6: readModelFileHeader reads it as maskForeground
     connectivity: optional(oneOf(6, 18, 26)),
   })),
 };

@@ -108,6 +108,7 @@ export function readModelFileHeader(metadata: Record<string, string>, fileName: 
     }
   }
   checkSchema(fields, object(schema), '__metadata__', fileName);
+  renameMaskNonzero(fields);
   const header = { kind, ...fields } as ModelFileHeader;
   validateConfig(header.encoder, `${fileName}: __metadata__.encoder`);
   if (header.kind === 'segmenter' && header.labels.length !== header.segmenter.classes) {
@@ -115,4 +116,16 @@ export function readModelFileHeader(metadata: Record<string, string>, fileName: 
   }
   if (tensors) checkAgainstTensors(header.encoder, header.kind === 'segmenter' ? header.segmenter : null, tensors, fileName);
   return header;
+}
+
+/**
+ * Files written before session 6 record the brain mask as `maskNonzero`; where the scan's corners
+ * are 0 (the only files where it acted) that is the same mask as `maskForeground`, so it is read
+ * as that rather than dropped as an unknown key.
+ */
+function renameMaskNonzero(fields: Record<string, unknown>): void {
+  const postprocess = (fields.inference as { postprocess?: Record<string, unknown> } | undefined)?.postprocess;
+  if (postprocess?.maskNonzero === undefined) return;
+  postprocess.maskForeground ??= postprocess.maskNonzero;
+  delete postprocess.maskNonzero;
 }
