@@ -231,6 +231,7 @@ describe('transseg predict', () => {
     await predict(['--model', MODEL2, '--input', join(root, 'pat1'), '--output', path('one-patient')]);
     expect(filesIn(path('one-patient'))).toEqual(['pat1.nii.gz']);
     expect([...(await readNiftiFile(path('one-patient', 'pat1.nii.gz'))).data]).toEqual([...(await readNiftiFile(path('patients-out', 'pat1.nii.gz'))).data]);
+    await expect(predict(['--model', MODEL2, '--input', join(root, 'pat1'), '--output', path('never3'), '--modalities', 'flair,'])).rejects.toThrow(/--modalities flair,: an empty pattern/);
 
     // The same case as a comma list: named by the output file, not by 'Flair_subtrMeanDivStd'.
     await predict(['--model', MODEL2, '--input', files.join(','), '--output', path('pat1-list.nii.gz'), '--overlay', path('list-png')]);

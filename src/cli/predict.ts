@@ -138,21 +138,24 @@ async function folderCases(folder: string): Promise<InputCase[]> {
   return cases.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-/** The modality patterns for case folders: --modalities, else the model file's modality names. */
-async function modalityPatterns(flag: string | undefined, modelPath: string): Promise<string[]> {
+/**
+ * The modality patterns for case folders: --modalities, else the model file's modality names; null
+ * when the model records none (the authors' PyTorch files).
+ */
+async function modalityPatterns(flag: string | undefined, modelPath: string): Promise<string[] | null> {
   if (flag !== undefined) {
     const patterns = flag.split(',');
     if (patterns.some((p) => p.trim() === '')) throw new Error(`predict: --modalities ${flag}: an empty pattern in the comma-separated list`);
     return patterns.map((p) => p.trim());
   }
   const header = readModelFileHeader((await readSafetensorsHeader(modelPath)).metadata, modelPath); // the metadata only
-  if (header === null) throw new Error(`predict: --model ${modelPath} records no modality names (the authors' PyTorch files do not): give --modalities`);
+  if (header === null) return null;
   if (header.kind !== 'segmenter') throw new Error(`predict: --model ${modelPath} is not a trained segmenter`);
   return header.modalities;
 }
 
 /** The cases --input names, and whether the outputs are single files or folders. */
-async function resolveInput(input: string, output: string, patterns: () => Promise<string[]>): Promise<{ cases: InputCase[]; single: boolean }> {
+async function resolveInput(input: string, output: string, patterns: () => Promise<string[] | null>): Promise<{ cases: InputCase[]; single: boolean }> {
   const outputId = fileStem(output);
   if (input.includes(',')) {
     const image = input.split(',');
@@ -164,12 +167,14 @@ async function resolveInput(input: string, output: string, patterns: () => Promi
   if (info.isDirectory()) {
     const hasNifti = (await readdir(input)).some((n) => NIFTI_NAME.test(n));
     if (!hasNifti && (await subfolders(input)).length > 0) {
-      const cases = await caseFolders(input, await patterns()).catch((e: Error) => {
+      const named = await patterns();
+      if (named === null) throw new Error(`predict: --input ${input} holds patient folders, and the model records no modality names to match their files (the authors' PyTorch files do not): give --modalities`);
+      const cases = await caseFolders(input, named).catch((e: Error) => {
         throw new Error(`predict: --input ${e.message}`);
       });
       return { cases, single: false };
     }
-    const patient = hasNifti ? await patientFolder(input, await patterns().catch(() => [])) : null;
+    const patient = hasNifti ? await patientFolder(input, (await patterns()) ?? []) : null;
     return { cases: patient ? [patient] : await folderCases(input), single: false };
   }
   if (/\.json$/i.test(input)) {

@@ -6,20 +6,15 @@
 // are outside the anatomy); when they differ it is 0, the usual rule. A voxel is foreground when
 // any channel differs from its background.
 
-type Dims = readonly [number, number, number];
+import { checkVolume } from './check-volume.js';
 
-function checkImage(op: string, image: Float32Array, channels: number, dims: Dims): number {
-  const n = dims[0] * dims[1] * dims[2];
-  if (!(Number.isInteger(channels) && channels >= 1) || image.length !== channels * n) {
-    throw new Error(`${op}: ${image.length} values are not ${channels} channel(s) of [${dims.join(', ')}]`);
-  }
-  return n;
-}
+type Dims = readonly [number, number, number];
 
 /** Per channel of `image` ([C, Z, Y, X] over dims [X, Y, Z]): the value its 8 corners share, else 0. */
 export function backgroundValues(image: Float32Array, channels: number, dims: Dims): Float32Array {
-  const n = checkImage('backgroundValues', image, channels, dims);
+  checkVolume('backgroundValues', image, channels, dims);
   const [X, Y, Z] = dims;
+  const n = X * Y * Z;
   const corners: number[] = [];
   for (const z of [0, Z - 1]) for (const y of [0, Y - 1]) for (const x of [0, X - 1]) corners.push(x + X * (y + Y * z));
   const values = new Float32Array(channels);
@@ -32,7 +27,8 @@ export function backgroundValues(image: Float32Array, channels: number, dims: Di
 
 /** 1 where any channel of `image` differs from its background (backgroundValues), else 0. */
 export function foregroundMask(image: Float32Array, channels: number, dims: Dims): Uint8Array {
-  const n = checkImage('foregroundMask', image, channels, dims);
+  checkVolume('foregroundMask', image, channels, dims);
+  const n = dims[0] * dims[1] * dims[2];
   const background = backgroundValues(image, channels, dims);
   const mask = new Uint8Array(n);
   for (let c = 0; c < channels; c++) {

@@ -7,6 +7,7 @@
 // uncropFromBox.
 
 import { foregroundMask } from './background.js';
+import { checkVolume } from './check-volume.js';
 import type { Window } from './windows.js';
 
 /** [height, width] */
@@ -111,12 +112,6 @@ export function resizeWindow(window: Window, size: Size2): Window {
 export interface Box {
   start: [number, number, number];
   end: [number, number, number];
-}
-
-function checkVolume(op: string, data: ArrayLike<number>, channels: number, dims: readonly number[]): void {
-  if (data.length !== channels * dims[0] * dims[1] * dims[2]) {
-    throw new Error(`${op}: ${data.length} values are not ${channels} channel(s) of [${dims.join(', ')}]`);
-  }
 }
 
 function checkBox(op: string, box: Box, dims: readonly number[]): void {
