@@ -21,12 +21,12 @@ const HEADER: SegmenterFileHeader = {
 };
 
 /** A file written by the library, read back. */
-async function modelFile(): Promise<SafetensorsFile> {
+async function modelFile(header = HEADER): Promise<SafetensorsFile> {
   const gpu = await testGpu();
-  const model = new Segmenter(gpu, 3, HEADER.encoder, HEADER.segmenter);
+  const model = new Segmenter(gpu, 3, header.encoder, header.segmenter);
   const weights = await readWeights(model);
   model.dispose();
-  const { tensors, metadata } = segmenterFileContents(HEADER, weights);
+  const { tensors, metadata } = segmenterFileContents(header, weights);
   return parseSafetensors(serializeSafetensors(tensors, metadata), 'm.safetensors');
 }
 
@@ -96,6 +96,25 @@ describe('model files: metadata checked before anything is built', async () => {
     const { model, header } = segmenterFromFile(gpu, file, 'm.safetensors');
     model.dispose();
     expect(header).toEqual(HEADER);
+  });
+
+  it('a model with a pixel skip loads, and a pixelSkip that contradicts its tensors is refused', async () => {
+    const header: SegmenterFileHeader = { ...HEADER, segmenter: { ...HEADER.segmenter, pixelSkip: 2 } };
+    const skipped = await modelFile(header);
+    const { model, header: read } = segmenterFromFile(gpu, skipped, 'm.safetensors');
+    expect(read).toEqual(header);
+    expect(model.pixelSkip?.width).toBe(2);
+    model.dispose();
+    const before = gpu.memory().liveBuffers;
+    expect(() => segmenterFromFile(gpu, withField(skipped, 'segmenter', (s) => set(s, 'pixelSkip', 3)), 'm.safetensors')).toThrow(
+      'm.safetensors: the metadata does not fit the tensors: segmenter.pixelSkip, inChannels, depthSlices in the metadata give ' +
+        'pixel_skip.input.0.conv.weight the shape [3, 3, 3, 3], the file has [2, 3, 3, 3]; segmenter.classes, segmenter.pixelSkip ' +
+        'in the metadata give pixel_skip.classifier.weight the shape [3, 3, 1, 1], the file has [3, 2, 1, 1]');
+    expect(() => segmenterFromFile(gpu, withField(skipped, 'segmenter', (s) => set(s, 'pixelSkip', undefined)), 'm.safetensors')).toThrow(
+      'm.safetensors: the metadata does not fit the tensors: the file holds a pixel_skip branch, but segmenter.pixelSkip is not set');
+    expect(() => segmenterFromFile(gpu, withField(file, 'segmenter', (s) => set(s, 'pixelSkip', 2)), 'm.safetensors')).toThrow(
+      'm.safetensors: the metadata does not fit the tensors: tensor pixel_skip.input.0.conv.weight is missing (it carries segmenter.pixelSkip, inChannels, depthSlices)');
+    expect(gpu.memory().liveBuffers).toBe(before); // nothing was built
   });
 
   it('reads the mask of files written before session 6 (maskNonzero) as maskForeground', () => {

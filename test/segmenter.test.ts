@@ -10,6 +10,7 @@ import { halfToFloat } from '../src/io/float16.js';
 import type { VitConfig } from '../src/model/config.js';
 import { ConvTrans } from '../src/model/decoders/convtrans.js';
 import { SetrPup } from '../src/model/decoders/setr-pup.js';
+import { PixelSkip } from '../src/model/pixel-skip.js';
 import { loadWeights } from '../src/model/load-weights.js';
 import type { HostTensor } from '../src/tensor/host-tensor.js';
 import { centreSlice, force2dConfig, Segmenter, type DecoderKind } from '../src/model/segmenter.js';
@@ -53,7 +54,19 @@ interface DecoderCase {
   grads: Record<string, string>;
 }
 
-const fixture: { upernet: ModelCase; 'setr-pup': DecoderCase; convtrans: DecoderCase } = JSON.parse(
+interface PixelSkipCase {
+  config: { B: number; C: number; D: number; classes: number; width: number; size: [number, number] };
+  weights: Weights;
+  x: string;
+  logits: string;
+  g: string;
+  y: string;
+  grad_x: string;
+  grad_logits: string;
+  grads: Record<string, string>;
+}
+
+const fixture: { upernet: ModelCase; 'setr-pup': DecoderCase; convtrans: DecoderCase; 'pixel-skip': PixelSkipCase } = JSON.parse(
   readFileSync(new URL('./fixtures/segmenter.json', import.meta.url), 'utf8'),
 );
 
@@ -99,6 +112,9 @@ const GRADIENT = 3e-5;
 const RUNNING = 2e-6;
 // The single-block decoders: four convs (sums over ≤ 54 terms) and instance norms; measured ≤ 6e-7.
 const DECODER = 5e-6;
+// The pixel skip: three 3×3 convs (sums over ≤ 63 terms), each with batch-statistics BN over 360
+// values, and a 1×1 conv; forward and backward measured ≤ 9e-7.
+const PIXEL_SKIP = 5e-6;
 
 function maxAbs(values: ArrayLike<number>): number {
   let m = 0;
@@ -239,6 +255,29 @@ describe('segmenter vs PyTorch', () => {
       disposeAll(gpu, [decoder, x, y, g]);
     });
   }
+  // The same golden treatment as the decoders: the wiring (which input feeds which conv, where the
+  // logits join, the residual) is what a self-consistency check could not catch.
+  it('pixel skip: output and every gradient (window, logits, parameters) match, in training mode', async () => {
+    const gpu = await testGpu();
+    const fx = fixture['pixel-skip'];
+    const { B, C, D, classes, width, size } = fx.config;
+    const skip = new PixelSkip(gpu, 0, C * D, classes, width);
+    load(skip, fx.weights, 'pixel-skip fixture');
+    const x = Tensor.fromArray(gpu, f16(fx.x), [B, C, D, ...size]);
+    const logits = Tensor.fromArray(gpu, f16(fx.logits), [B, classes, ...size]);
+    x.requiresGrad = true;
+    logits.requiresGrad = true;
+    const y = skip.forward(x, logits);
+    expect(y.shape).toEqual([B, classes, ...size]);
+    expectScaled(await y.read(), f32(fx.y), PIXEL_SKIP, 'pixel skip', 'forward');
+
+    const g = Tensor.fromArray(gpu, f16(fx.g), y.shape);
+    backward(y, g);
+    expectScaled(await x.grad!.read(), f32(fx.grad_x), PIXEL_SKIP, 'pixel skip', 'grad x');
+    expectScaled(await logits.grad!.read(), f32(fx.grad_logits), PIXEL_SKIP, 'pixel skip', 'grad logits');
+    await expectGradients(skip, fx.grads, PIXEL_SKIP, 'pixel skip');
+    disposeAll(gpu, [skip, x, logits, y, g]);
+  });
 });
 
 describe('segmenter', () => {
@@ -272,6 +311,45 @@ describe('segmenter', () => {
     expect(() => new Segmenter(gpu, 0, CONFIG, { classes: 0 })).toThrow(/classes must be a positive integer/);
     expect(() => new Segmenter(gpu, 0, CONFIG, { classes: 2, decoder: 'convtrans', dropout: 0.1 })).toThrow(/convtrans has none/);
     expect(gpu.memory().liveBuffers).toBe(0);
+  });
+
+  it('pixel skip: named pixel_skip.*, the same encoder and decoder as without it, and at first the same logits', async () => {
+    const gpu = await testGpu();
+    const options = { classes: 3, channels: 8, featureIndices: [0, 1, 2, 3] };
+    const plain = new Segmenter(gpu, 9, CONFIG, options).eval();
+    const skipped = new Segmenter(gpu, 9, CONFIG, { ...options, pixelSkip: 4 }).eval();
+    const skipNames = skipped.namedParameters().map(([n]) => n).filter((n) => n.startsWith('pixel_skip.'));
+    expect(skipNames).toEqual([
+      'pixel_skip.input.0.conv.weight', 'pixel_skip.input.0.bn.weight', 'pixel_skip.input.0.bn.bias',
+      'pixel_skip.input.1.conv.weight', 'pixel_skip.input.1.bn.weight', 'pixel_skip.input.1.bn.bias',
+      'pixel_skip.fuse.conv.weight', 'pixel_skip.fuse.bn.weight', 'pixel_skip.fuse.bn.bias',
+      'pixel_skip.classifier.weight', 'pixel_skip.classifier.bias',
+    ]);
+    // C·D = 1·3 input channels, classes + width into the fuse conv.
+    expect(skipped.pixelSkip!.input[0].conv.weight.shape).toEqual([4, 3, 3, 3]);
+    expect(skipped.pixelSkip!.fuse.conv.weight.shape).toEqual([4, 7, 3, 3]);
+    // Seeds come from names, so adding the branch leaves the other weights as they were; its
+    // classifier starts at zero, so the logits are exactly the decoder's.
+    const x = Tensor.fromArray(gpu, randn(2 * 3 * 32 * 32, 10), [2, 1, 3, 32, 32]);
+    const [a, b] = [noGrad(() => plain.forward(x)), noGrad(() => skipped.forward(x))];
+    expect(await b.read()).toEqual(await a.read());
+    expect(() => new Segmenter(gpu, 0, CONFIG, { ...options, pixelSkip: -1 })).toThrow(/pixelSkip must be a whole number/);
+    expect(() => new Segmenter(gpu, 0, CONFIG, { ...options, pixelSkip: 2.5 })).toThrow(/pixelSkip must be a whole number/);
+    disposeAll(gpu, [plain, skipped, x, a, b]);
+  });
+
+  it('pixel skip on a force-2d model reads the centre slice: C·1 channels', async () => {
+    const gpu = await testGpu();
+    const model = new Segmenter(gpu, 5, force2dConfig(CONFIG), { classes: 3, channels: 8, featureIndices: [0, 1, 2, 3], pixelSkip: 4 });
+    expect(model.pixelSkip!.input[0].conv.weight.shape).toEqual([4, 1, 3, 3]);
+    const x = Tensor.fromArray(gpu, randn(2 * 32 * 32, 11), [2, 1, 1, 32, 32]);
+    const labels = Tensor.fromArray(gpu, toyBatch(2, 1, 32).labels, [2, 32, 32]);
+    const loss = scope(() => crossEntropyLoss(model.forward(x, { dropoutSeed: 0 }), labels));
+    backward(loss);
+    for (const [name, p] of model.namedParameters()) expect(p.grad, `${name} got no gradient`).not.toBeNull();
+    // The zero classifier passes no gradient back at first, but gets one itself.
+    expect(maxAbs(await model.pixelSkip!.classifier.weight.grad!.read())).toBeGreaterThan(0);
+    disposeAll(gpu, [model, x, labels, loss]);
   });
 
   it('dropout: the seed fixes the mask, training requires one, eval ignores dropout', async () => {

@@ -65,9 +65,12 @@ describe('transseg train', () => {
     expect((await header(join(out, 'last.safetensors'))).provenance.step).toBe(6);
 
     // Without augmentation, cropped to the foreground: both recorded, the crop for predict and evaluate.
-    await train([...baseFlags(path('plain')), '--steps', '1', '--no-augment', '--crop-foreground', '2']);
+    // And with a pixel skip, recorded as the model's layout.
+    await train([...baseFlags(path('plain')), '--steps', '1', '--no-augment', '--crop-foreground', '2', '--pixel-skip', '2']);
     const plain = await header(join(path('plain'), 'last.safetensors'));
     expect(plain.provenance.settings).toMatchObject({ augment: false, cropForeground: 2 });
+    expect(plain.segmenter.pixelSkip).toBe(2);
+    expect(best.segmenter.pixelSkip).toBeUndefined();
     expect(plain.preprocessing.cropForeground).toBe(2);
 
     // evaluate without --remap or split flags scores the model on its own validation cases.

@@ -213,7 +213,8 @@ describe('the authors’ TransSeg layout', () => {
     const vit = { ...header, encoder: { ...header.encoder, positionEmbedding: true, patchSize: 8, imageSize: [64, 32] as [number, number] } };
     expect(() => exportTranssegTorch(vit, tensors, 'export: --model m')).toThrow(
       /export: --model m: the authors' SegmentationModel \(BEiT3D\) cannot hold this model:\n {2}an absolute position embedding.*\n {2}patch 8 .*\n {2}a 64×32 input/);
-    const narrow = { ...header, segmenter: { ...header.segmenter, channels: 8, featureIndices: [1, 2, 3, 4] } };
-    expect(() => exportTranssegTorch(narrow, tensors, 'm')).toThrow(/decoder width 8 ≠ embedding width 16.*\n {2}feature blocks \[1, 2, 3, 4\]/s);
+    const narrow = { ...header, segmenter: { ...header.segmenter, channels: 8, featureIndices: [1, 2, 3, 4], pixelSkip: 4 } };
+    expect(() => exportTranssegTorch(narrow, tensors, 'm')).toThrow(
+      /decoder width 8 ≠ embedding width 16.*\n {2}feature blocks \[1, 2, 3, 4\].*\n {2}a pixel skip of width 4 \(model.py's decoders read the encoder only\)/s);
   });
 });

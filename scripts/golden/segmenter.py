@@ -17,6 +17,10 @@ Writes test/fixtures/segmenter.json with three cases:
   second forward with those statistics gives.
 - "setr-pup" and "convtrans": each decoder alone on a random last-block map [2, 8, 2, 3] (a
   non-square grid) with 6 channels and 2 classes, output 32x48; the objective is sum(y * g).
+- "pixel-skip": the full-resolution branch alone (src/model/pixel-skip.ts), width 4, on a window
+  [3, 2, 3, 12, 10] (C=2 channels, D=3 slices, non-square) and decoder logits [3, 3, 12, 10], in
+  training mode (batch statistics); the classifier is drawn, not zero, so every gradient flows.
+  The objective is sum(y * g).
 
 Inputs (weights, buffers, x, g) are drawn in float32 and rounded to float16, so the fixture stores
 them exactly in two bytes each; everything is then computed in float64. Results are rounded to
@@ -31,7 +35,7 @@ import os
 import torch
 import torch.nn.functional as F
 
-from torch_models import Config, segmenter, state_shapes
+from torch_models import Config, pixel_skip, segmenter, state_shapes
 
 # The UPerNet model. B = 3, not 2: with 2 windows the pyramid pool's 1×1 bin gives BatchNorm two
 # values per channel, and its backward cancels almost exactly, amplifying f32 rounding upstream
@@ -43,6 +47,9 @@ CFG = Config(embed=32, depth=4, heads=4, mlp=64, patch=4, image=32, in_channels=
 # The single-block decoders.
 DEC_E, DEC_CH, DEC_K, DEC_GRID = 8, 6, 2, (2, 3)
 IN_EPS = 1e-5
+
+# The pixel skip: channels, slices, classes, width, and a non-square plane.
+SKIP_C, SKIP_D, SKIP_K, SKIP_WIDTH, SKIP_SIZE = 2, 3, 3, 4, (12, 10)
 
 gen = torch.Generator().manual_seed(2024)
 
@@ -171,12 +178,42 @@ def decoder_case(kind):
     }
 
 
+def pixel_skip_case():
+    C, D, K, N = SKIP_C, SKIP_D, SKIP_K, SKIP_WIDTH
+    params, buffers = {}, {}
+    for name, cin in (("input.0", C * D), ("input.1", N), ("fuse", K + N)):
+        params[f"{name}.conv.weight"] = conv_weight([N, cin, 3, 3])
+        params[f"{name}.bn.weight"] = draw([N], 0.1, 1.0)
+        params[f"{name}.bn.bias"] = draw([N], 0.1)
+        buffers[f"{name}.bn.running_mean"] = draw([N], 0.1)
+        buffers[f"{name}.bn.running_var"] = draw([N], 0.1, 1.0).abs()
+    params["classifier.weight"] = conv_weight([K, N, 1, 1])
+    params["classifier.bias"] = draw([K], 0.1)
+    for t in params.values():
+        t.requires_grad_()
+    start = {n: t.clone() for n, t in buffers.items()}
+    h, w = SKIP_SIZE
+    x = draw([B, C, D, h, w]).requires_grad_()
+    logits = draw([B, K, h, w]).requires_grad_()
+    y = pixel_skip(params, buffers, x, logits, training=True)
+    g = draw(list(y.shape))
+    (y * g).sum().backward()
+    return {
+        "config": {"B": B, "C": C, "D": D, "classes": K, "width": N, "size": list(SKIP_SIZE)},
+        "weights": {n: {"shape": list(t.shape), "f16": f16(t)} for n, t in {**params, **start}.items()},
+        "x": f16(x), "logits": f16(logits), "g": f16(g), "y": f32(y),
+        "grad_x": f32(x.grad), "grad_logits": f32(logits.grad),
+        "grads": {n: f32(t.grad) for n, t in params.items()},
+    }
+
+
 def main():
     fixture = {
         "torch_version": torch.__version__,
         "upernet": upernet_case(),
         "setr-pup": decoder_case("setr-pup"),
         "convtrans": decoder_case("convtrans"),
+        "pixel-skip": pixel_skip_case(),
     }
     out = os.path.join(os.path.dirname(__file__), "..", "..", "test", "fixtures", "segmenter.json")
     with open(out, "w") as f:

@@ -169,6 +169,19 @@ def upernet(p, buf, feats, training, size, dropout=0.0):
     return resize(logits, size)
 
 
+def pixel_skip(p, buf, x, logits, training):
+    """src/model/pixel-skip.ts: logits + classifier(fuse([logits, input.1(input.0(x))])), x [B, C, D, H, W]."""
+    def conv_module(h, name):
+        h = F.conv2d(h, p[name + ".conv.weight"], padding=1)
+        return F.relu(F.batch_norm(h, buf[name + ".bn.running_mean"], buf[name + ".bn.running_var"],
+                                   p[name + ".bn.weight"], p[name + ".bn.bias"], training, MOMENTUM, BN_EPS))
+
+    B, C, D, H, W = x.shape
+    pixels = conv_module(conv_module(x.reshape(B, C * D, H, W), "input.0"), "input.1")
+    fused = conv_module(torch.cat([logits, pixels], 1), "fuse")
+    return logits + F.conv2d(fused, p["classifier.weight"], p["classifier.bias"])
+
+
 def segmenter(p, buf, x, c, training, dropout=0.0):
     """x [B, C, D, H, W] -> logits [B, classes, H, W] for the centre slice."""
     return upernet(p, buf, encoder_features(p, x, c), training, (c.image, c.image), dropout)

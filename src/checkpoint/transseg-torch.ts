@@ -209,6 +209,7 @@ function exportProblems(header: SegmenterFileHeader): string[] {
     decoder !== 'convtrans' && c.imageSize[0] !== c.imageSize[1] && `a ${c.imageSize.join('×')} input (the authors' ${decoder} resizes to a square)`,
     channels !== c.embedDim && `decoder width ${channels} ≠ embedding width ${c.embedDim} (model.py builds its decoders with channels = hidden_size)`,
     actual.join() !== features.join() && `feature blocks [${actual.join(', ')}] (model.py's ${decoder} reads [${features.join(', ')}])`,
+    (s.pixelSkip ?? 0) > 0 && `a pixel skip of width ${s.pixelSkip} (model.py's decoders read the encoder only)`,
   ].filter((p): p is string => typeof p === 'string');
 }
 

@@ -46,6 +46,7 @@ export const TRAIN_COMMAND = defineCommand({
     { name: 'channels', value: 'N', shownDefault: 'the encoder width', help: "the decoder's width", group: 'model' },
     { name: 'feature-blocks', value: 'I,J,...', shownDefault: '3,5,7,11 (upernet), the last (others)', help: 'the encoder blocks (0-based) the decoder reads', group: 'model' },
     { name: 'dropout', value: 'P', shownDefault: '0.1', help: "UPerNet's Dropout2d probability in training, in [0, 1) (upernet only)", group: 'model' },
+    { name: 'pixel-skip', value: 'N', shownDefault: '0 (none)', help: "width of a full-resolution branch from the input window to the logits (UNETR's skip from the image; not in the paper)", group: 'model' },
     { name: 'tta-flips', help: 'at prediction time, average the in-plane flips (H, W, both); recorded in the model file', group: 'prediction (recorded in the model file)' },
     { name: 'keep-largest', value: 'WHAT', shownDefault: 'off', help: 'keep the largest connected component: of each class (classes) or of the whole foreground (foreground)', group: 'prediction (recorded in the model file)' },
     { name: 'min-island', value: 'N', shownDefault: 'off', help: 'remove foreground components of fewer than N voxels', group: 'prediction (recorded in the model file)' },
@@ -111,6 +112,7 @@ export async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
     channels: number('channels', v.channels, true),
     featureIndices: v['feature-blocks']?.split(',').map((s) => number('feature-blocks', s, true, 0)!),
     dropout: number('dropout', v.dropout, false),
+    pixelSkip: number('pixel-skip', v['pixel-skip'], true, 0),
     remap: v.remap ? parseRemap(v.remap, 'train') : undefined,
     validationFraction: number('val-fraction', v['val-fraction'], false),
     settings: {

@@ -133,6 +133,7 @@ export const SEGMENTER_OPTIONS: Record<string, Spec> = {
   channels: optional(int(1, DIM)),
   featureIndices: optional(arrayOf(int(0, 1023), 1, 4)),
   dropout: optional(num({ min: 0, max: 0.999 })),
+  pixelSkip: optional(int(0, DIM)),
 };
 
 /** Preprocessing (model-file.ts). */
@@ -199,12 +200,12 @@ interface CheckedConfig {
  * that contradicts its weights is refused before the model is built: the patch embedding
  * [embedDim, inChannels, depthSlices, patchSize, patchSize], one MLP [mlpHidden, embedDim] per
  * block and no block past `depth`, the position embedding [1, prefixTokens + grid, embedDim]
- * (imageSize), BEiT's relative-position table [rows, heads], and the decoder's last layer
- * (classes, channels). `heads` of a model without that table and `eps` leave no trace in the
+ * (imageSize), BEiT's relative-position table [rows, heads], the decoder's last layer
+ * (classes, channels) and the pixel skip's first and last (pixelSkip). `heads` of a model without that table and `eps` leave no trace in the
  * shapes; the schema bounds them. Everything else is compared by loadWeights after building.
  */
 export function checkAgainstTensors(
-  c: CheckedConfig, segmenter: { classes: number; decoder?: string; channels?: number } | null, tensors: TensorShapes, fileName: string,
+  c: CheckedConfig, segmenter: { classes: number; decoder?: string; channels?: number; pixelSkip?: number } | null, tensors: TensorShapes, fileName: string,
 ): void {
   const problems: string[] = [];
   /** `expected` with null where a dimension is not checked. */
@@ -238,6 +239,13 @@ export function checkAgainstTensors(
     if (decoder === 'upernet') want('decoder.conv_seg.weight', [classes, channels, 1, 1], 'segmenter.classes, segmenter.channels');
     else if (decoder === 'setr-pup') want('decoder.decoder4.weight', [classes, channels, 1, 1], 'segmenter.classes, segmenter.channels');
     else want('decoder.decoder4.weight', [channels, classes, null, null], 'segmenter.classes, segmenter.channels');
+    const skip = segmenter.pixelSkip ?? 0;
+    if (skip > 0) {
+      want('pixel_skip.input.0.conv.weight', [skip, c.inChannels * c.depthSlices, 3, 3], 'segmenter.pixelSkip, inChannels, depthSlices');
+      want('pixel_skip.classifier.weight', [classes, skip, 1, 1], 'segmenter.classes, segmenter.pixelSkip');
+    } else if (tensors.has('pixel_skip.classifier.weight')) {
+      problems.push('the file holds a pixel_skip branch, but segmenter.pixelSkip is not set');
+    }
   }
   if (problems.length) throw new Error(`${fileName}: the metadata does not fit the tensors: ${problems.join('; ')}`);
 }

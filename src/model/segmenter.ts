@@ -17,6 +17,7 @@ import { Module } from '../nn/module.js';
 import type { VitConfig } from './config.js';
 import { ConvTrans } from './decoders/convtrans.js';
 import { SetrPup } from './decoders/setr-pup.js';
+import { PixelSkip } from './pixel-skip.js';
 import { UPERNET_FEATURE_INDICES, UperNet } from './decoders/upernet.js';
 import { VisionTransformer } from './vit.js';
 
@@ -35,6 +36,11 @@ export interface SegmenterOptions {
   featureIndices?: readonly number[];
   /** UPerNet's Dropout2d probability in training mode; default 0.1. */
   dropout?: number;
+  /**
+   * Width of a full-resolution branch from the input window to the logits (pixel-skip.ts,
+   * UNETR's skip from the image); absent or 0: none, the paper's model.
+   */
+  pixelSkip?: number;
 }
 
 export interface SegmenterForwardOptions {
@@ -50,6 +56,7 @@ export class Segmenter extends Module {
   readonly decoder: UperNet | SetrPup | ConvTrans;
   readonly featureIndices: readonly number[];
   readonly classes: number;
+  readonly pixelSkip: PixelSkip | null;
 
   constructor(gpu: Gpu, seed: number, config: VitConfig, options: SegmenterOptions) {
     super(gpu, seed);
@@ -59,6 +66,8 @@ export class Segmenter extends Module {
     for (const [name, v] of [['classes', classes], ['channels', channels]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`Segmenter: ${name} must be a positive integer, got ${v}`);
     }
+    const skipWidth = options.pixelSkip ?? 0;
+    if (!Number.isInteger(skipWidth) || skipWidth < 0) throw new Error(`Segmenter: pixelSkip must be a whole number (0 = none), got ${skipWidth}`);
     if (options.dropout !== undefined && decoder !== 'upernet') {
       throw new Error(`Segmenter: dropout is an option of the upernet decoder; ${decoder} has none`);
     }
@@ -81,12 +90,18 @@ export class Segmenter extends Module {
         : decoder === 'setr-pup'
           ? new SetrPup(gpu, decoderSeed, E, { classes, channels })
           : new ConvTrans(gpu, decoderSeed, E, { classes, channels }));
+    this.pixelSkip = skipWidth > 0
+      ? this.child('pixel_skip', new PixelSkip(gpu, this.seedFor('pixel_skip'), config.inChannels * config.depthSlices, classes, skipWidth))
+      : null;
   }
 
   /** x [B, C, D, H, W] (D = the config's depthSlices) → logits [B, classes, H, W] for the centre slice. */
   forward(x: Tensor, options: SegmenterForwardOptions = {}): Tensor {
     const [H, W] = this.encoder.config.imageSize;
-    return scope(() => this.decoder.forward(this.encoder.features(x, this.featureIndices), [H, W], options.dropoutSeed));
+    return scope(() => {
+      const logits = this.decoder.forward(this.encoder.features(x, this.featureIndices), [H, W], options.dropoutSeed);
+      return this.pixelSkip ? this.pixelSkip.forward(x, logits) : logits;
+    });
   }
 }
 

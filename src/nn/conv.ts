@@ -20,8 +20,9 @@ export interface Conv2dModuleOptions {
    * 'torch': nn.Conv2d's default, U(±1/√fan_in) for weight and bias (fan_in = C·k·k).
    * 'kaiming-fan-out': mmcv's kaiming_init for a conv followed by ReLU, N(0, 2/fan_out) with
    * fan_out = O·k·k, and a zero bias.
+   * 'zeros': weight and bias 0, for a layer whose output starts as nothing (a residual branch).
    */
-  init?: 'torch' | 'kaiming-fan-out';
+  init?: 'torch' | 'kaiming-fan-out' | 'zeros';
 }
 
 /** nn.Conv2d with stride 1: `weight` [O, C, k, k], optional `bias` [O]. */
@@ -34,18 +35,17 @@ export class Conv2d extends Module {
     super(gpu, seed);
     this.padding = options.padding ?? 0;
     const n = outChannels * inChannels * kernelSize * kernelSize;
-    const kaiming = options.init === 'kaiming-fan-out';
+    const init = options.init ?? 'torch';
     const bound = 1 / Math.sqrt(inChannels * kernelSize * kernelSize);
-    this.weight = this.param(
-      'weight',
-      [outChannels, inChannels, kernelSize, kernelSize],
-      kaiming
-        ? randn(n, this.seedFor('weight'), Math.sqrt(2 / (outChannels * kernelSize * kernelSize)))
-        : uniform(n, this.seedFor('weight'), -bound, bound),
-    );
+    const weight = {
+      torch: () => uniform(n, this.seedFor('weight'), -bound, bound),
+      'kaiming-fan-out': () => randn(n, this.seedFor('weight'), Math.sqrt(2 / (outChannels * kernelSize * kernelSize))),
+      zeros: () => new Float32Array(n),
+    }[init];
+    this.weight = this.param('weight', [outChannels, inChannels, kernelSize, kernelSize], weight());
     this.bias = options.bias === false
       ? null
-      : this.param('bias', [outChannels], kaiming ? new Float32Array(outChannels) : uniform(outChannels, this.seedFor('bias'), -bound, bound));
+      : this.param('bias', [outChannels], init === 'torch' ? uniform(outChannels, this.seedFor('bias'), -bound, bound) : new Float32Array(outChannels));
   }
 
   /** x [B, C, H, W] → [B, O, H + 2p − k + 1, W + 2p − k + 1]. */

@@ -44,6 +44,8 @@ export interface RunOptions {
   channels?: number;
   featureIndices?: number[];
   dropout?: number;
+  /** Width of the full-resolution branch from the input (SegmenterOptions.pixelSkip); 0 or absent: none. */
+  pixelSkip?: number;
   remap?: LabelRemap;
   /** Fraction of the training cases held out for validation when dataset.json lists none. */
   validationFraction?: number;
@@ -171,7 +173,8 @@ export async function setUpRun<S extends TrainerStore>(gpu: Gpu, o: RunOptions, 
   if (o.featureIndices?.some((i) => !Number.isInteger(i) || i < 0 || i >= blocks)) {
     throw new Error(`train: --feature-blocks ${o.featureIndices.join(',')}: the encoder has ${blocks} blocks, numbered 0..${blocks - 1}`);
   }
-  const segmenter = { classes: labels.length, decoder: o.decoder, channels: o.channels, featureIndices: o.featureIndices, dropout: o.dropout };
+  const segmenter = { classes: labels.length, decoder: o.decoder, channels: o.channels, featureIndices: o.featureIndices, dropout: o.dropout,
+    pixelSkip: o.pixelSkip || undefined };
   const settings: TrainSettings = { ...DEFAULT_SETTINGS, ...o.settings };
   const header: SegmenterFileHeader = {
     kind: 'segmenter',
