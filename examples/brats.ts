@@ -34,7 +34,7 @@ const RECIPE = [
   '--remap', '1:1,2:1,3:1,4:1', '--intensity', 'none', '--crop-foreground', '4',
   '--batch-size', '4', '--lr', '1e-3', '--warmup', '30', '--loss', 'ce', '--zoom', '0.8,1.25',
   '--intensity-scale', '0.7,1.4', '--foreground-fraction', '0.5',
-  '--keep-largest', 'foreground', '--mask-foreground', '--tta-flips',
+  '--min-island', '1000', '--mask-foreground', '--tta-flips',
 ];
 const DEFAULT_STEPS = 800;
 /** Where the train command's arguments are kept (one a line), for --report-only. */

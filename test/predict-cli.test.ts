@@ -1,7 +1,7 @@
 // `transseg predict` end to end with a tiny random segmenter saved as a model file: labels and
 // probabilities in the input's exact geometry and equal to predictVolume's, overlays, the folder,
 // multi-modal and dataset.json inputs, and errors that leave no output behind.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -226,6 +226,13 @@ describe('transseg predict', () => {
     expect(filesIn(path('patients-png')).every((f) => /^pat[12]_slice\d+\.(png|svg)$/.test(f))).toBe(true);
     const files = [join(root, 'pat1', 'Flair_subtrMeanDivStd.nii.gz'), join(root, 'pat1', 'T1c_subtrMeanDivStd.nii.gz')];
     expect([...(await readNiftiFile(path('patients-out', 'pat1.nii.gz'))).data]).toEqual([...(await reference(MODEL2, files)).labels]);
+
+    // A folder of links to patient folders (a dataset put together with ln -s) reads the same.
+    mkdirSync(path('linked'));
+    symlinkSync(join(root, 'pat2'), path('linked', 'pat2'));
+    await predict(['--model', MODEL2, '--input', path('linked'), '--output', path('linked-out')]);
+    expect(filesIn(path('linked-out'))).toEqual(['pat2.nii.gz']);
+    expect([...(await readNiftiFile(path('linked-out', 'pat2.nii.gz'))).data]).toEqual([...(await readNiftiFile(path('patients-out', 'pat2.nii.gz'))).data]);
 
     // One patient folder: the same case, named by its folder (its label file matches no modality).
     await predict(['--model', MODEL2, '--input', join(root, 'pat1'), '--output', path('one-patient')]);

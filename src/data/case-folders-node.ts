@@ -1,6 +1,6 @@
 // Listing a folder of case folders (Node); the matching rule is src/data/case-folders.ts.
 
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { matchModalityFiles } from './case-folders.js';
 
@@ -13,10 +13,13 @@ export interface FolderCase {
   label?: string;
 }
 
-/** The sub-folders of `folder` (sorted), or [] when it has none. */
+/** The sub-folders of `folder` (sorted), or [] when it has none; a link to a folder counts as one. */
 export async function subfolders(folder: string): Promise<string[]> {
   const entries = await readdir(folder, { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const isFolder = async (e: (typeof entries)[number]) =>
+    e.isDirectory() || (e.isSymbolicLink() && Boolean((await stat(join(folder, e.name)).catch(() => null))?.isDirectory()));
+  const flags = await Promise.all(entries.map(isFolder));
+  return entries.filter((_, i) => flags[i]).map((e) => e.name).sort();
 }
 
 /**
