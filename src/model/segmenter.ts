@@ -17,8 +17,8 @@ import { Module } from '../nn/module.js';
 import type { VitConfig } from './config.js';
 import { ConvTrans } from './decoders/convtrans.js';
 import { SetrPup } from './decoders/setr-pup.js';
-import { PixelSkip } from './pixel-skip.js';
 import { UPERNET_FEATURE_INDICES, UperNet } from './decoders/upernet.js';
+import { PixelSkip } from './pixel-skip.js';
 import { VisionTransformer } from './vit.js';
 
 export type DecoderKind = 'upernet' | 'setr-pup' | 'convtrans';
