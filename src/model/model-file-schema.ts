@@ -201,8 +201,9 @@ interface CheckedConfig {
  * [embedDim, inChannels, depthSlices, patchSize, patchSize], one MLP [mlpHidden, embedDim] per
  * block and no block past `depth`, the position embedding [1, prefixTokens + grid, embedDim]
  * (imageSize), BEiT's relative-position table [rows, heads], the decoder's last layer
- * (classes, channels) and the pixel skip's first and last (pixelSkip). `heads` of a model without that table and `eps` leave no trace in the
- * shapes; the schema bounds them. Everything else is compared by loadWeights after building.
+ * (classes, channels) and the pixel skip's first and last (pixelSkip). `heads` of a model without
+ * that table and `eps` leave no trace in the shapes; the schema bounds them. Everything else is
+ * compared by loadWeights after building.
  */
 export function checkAgainstTensors(
   c: CheckedConfig, segmenter: { classes: number; decoder?: string; channels?: number; pixelSkip?: number } | null, tensors: TensorShapes, fileName: string,
