@@ -16,8 +16,11 @@ const cases = [labelled([0, 0, 0, 0, 3, 0, 0, 0, 0, 0]), labelled([0, 0, 0, 0, 0
 const DRAWS = 20000;
 
 describe('SlicePolicy', () => {
-  it('centres the set fraction of samples on foreground, slices in proportion to their foreground voxels', () => {
-    const policy = new SlicePolicy(cases, 0.5, 7);
+  it('centres the set fraction of samples on foreground: a case drawn uniformly, its slices in proportion to their foreground voxels', () => {
+    // Case 0 holds 4 foreground voxels (3 in slice 4, 1 in slice 6), case 1 a single one: each case
+    // gets half of the foreground samples whatever its tumour's size (a pool of voxels would give
+    // case 0 four fifths), and within case 0 the slices share 3 : 1.
+    const policy = new SlicePolicy([labelled([0, 0, 0, 0, 3, 0, 1, 0, 0, 0]), cases[1]], 0.5, 7);
     let fromForeground = 0;
     const hits = new Map<string, number>();
     for (let i = 0; i < DRAWS; i++) {
@@ -29,9 +32,12 @@ describe('SlicePolicy', () => {
     }
     // Binomial(20000, 0.5): sd = 71, so ±4 sd = ±0.014 in the fraction.
     expect(Math.abs(fromForeground / DRAWS - 0.5)).toBeLessThan(0.014);
-    expect([...hits.keys()].sort()).toEqual(['0:4', '1:8']); // only slices holding foreground
-    // Slice 0:4 has 3 of the 4 foreground voxels: share 0.75, sd over 10000 draws 0.0043; ±4 sd.
-    expect(Math.abs(hits.get('0:4')! / fromForeground - 0.75)).toBeLessThan(0.018);
+    expect([...hits.keys()].sort()).toEqual(['0:4', '0:6', '1:8']); // only slices holding foreground
+    // Over about 10000 foreground draws a share q has sd √(q(1 − q)/10000) ≤ 0.005; ±4 sd.
+    const share = (key: string) => hits.get(key)! / fromForeground;
+    expect(Math.abs(share('1:8') - 0.5)).toBeLessThan(0.02);
+    expect(Math.abs(share('0:4') - 0.375)).toBeLessThan(0.02);
+    expect(Math.abs(share('0:6') - 0.125)).toBeLessThan(0.014);
   });
 
   it('fraction 0 is the uniform policy: every slice once per epoch', () => {

@@ -31,7 +31,7 @@ export const TRAIN_COMMAND = defineCommand({
     { name: 'zoom', value: 'MIN,MAX', shownDefault: S.zoom.join(','), help: "the augmentation's in-plane zoom range (TransSeg's); narrower for short runs on small structures", group: 'data and run' },
     { name: 'intensity-scale', value: 'MIN,MAX', shownDefault: 'off', help: "multiply each channel of every training window by its own factor U(MIN, MAX) (nnU-Net's multiplicative brightness), so the model cannot rely on absolute intensities", group: 'data and run' },
     { name: 'no-augment', help: 'no zoom, crop, flips, rot90 or intensity shift or scale: train on the resized windows as they are', group: 'data and run' },
-    { name: 'foreground-fraction', value: 'P', shownDefault: '0', help: "share of training windows centred on a slice with foreground (MONAI's RandCropByPosNegLabel idea); the rest uniform", group: 'data and run' },
+    { name: 'foreground-fraction', value: 'P', shownDefault: '0', help: "share of training windows centred on a slice with foreground (a case drawn uniformly, then one of its foreground voxels: MONAI's RandCropByPosNegLabel idea); the rest uniform", group: 'data and run' },
     { name: 'weights', value: 'W', help: 'an inflated encoder (transseg inflate), or a 2-D checkpoint inflated on the fly with --depth/--method/--image-size; a file or hf:ORG/REPO[@revision][:file]', group: 'model' },
     { name: 'offline', help: 'hf: weights from the Hugging Face cache only, no network (as HF_HUB_OFFLINE=1)', group: 'model' },
     { name: 'format', value: 'F', shownDefault: 'detected', help: "the 2-D checkpoint's layout: timm-vit, timm-beit, hf-vit, hf-beit or vit-pytorch", group: 'model' },

@@ -5,9 +5,12 @@
 // model learns the tumour slowly and over-segments its surroundings. MONAI's RandCropByPosNegLabel
 // answers this by centring a set fraction of the samples on a foreground voxel: with
 // `foregroundFraction` p, sample i is, with probability p, centred on the slice of a foreground
-// voxel drawn uniformly from all foreground voxels of all training cases (so a slice is chosen in
-// proportion to its foreground); otherwise it is the uniform policy's sample i. Each choice is a pure
-// function of (seed, i), so a resumed run repeats the same samples.
+// voxel of a case drawn uniformly (so a slice of that case is chosen in proportion to its
+// foreground); otherwise it is the uniform policy's sample i. The case is drawn first, as nnU-Net
+// and a MONAI dataset of per-image crops do, so that every patient's annotation weighs the same: a
+// pool of all foreground voxels would let the largest tumour dominate (BRATS: 73 % of the samples
+// from one of two patients). Each choice is a pure function of (seed, i), so a resumed run repeats
+// the same samples.
 
 import { deriveSeed, permutation, rng } from '../util/random.js';
 
@@ -26,26 +29,28 @@ interface LabelledCase {
 
 export class SlicePolicy {
   private readonly slices: [number, number][];
-  /** Foreground slices and the running total of their foreground voxels. */
-  private readonly foregroundSlices: [number, number][] = [];
-  private readonly cumulative: number[] = [];
+  /** Per case holding foreground: its foreground slices and the running total of their voxels. */
+  private readonly foreground: { slices: [number, number][]; cumulative: number[] }[] = [];
 
   constructor(cases: readonly LabelledCase[], private readonly foregroundFraction: number, private readonly seed: number) {
     if (!(foregroundFraction >= 0 && foregroundFraction <= 1)) throw new Error(`train: foregroundFraction must be in [0, 1], got ${foregroundFraction}`);
     this.slices = cases.flatMap((c, i) => Array.from({ length: c.dims[2] }, (_, k) => [i, k] as [number, number]));
-    let total = 0;
     if (foregroundFraction > 0) cases.forEach((c, i) => {
       const plane = c.dims[0] * c.dims[1];
+      const slices: [number, number][] = [];
+      const cumulative: number[] = [];
+      let total = 0;
       for (let k = 0; k < c.dims[2]; k++) {
         let count = 0;
         for (let j = k * plane; j < (k + 1) * plane; j++) if (c.label![j] > 0) count++;
         if (count === 0) continue;
         total += count;
-        this.foregroundSlices.push([i, k]);
-        this.cumulative.push(total);
+        slices.push([i, k]);
+        cumulative.push(total);
       }
+      if (total > 0) this.foreground.push({ slices, cumulative });
     });
-    if (foregroundFraction > 0 && total === 0) throw new Error('train: foregroundFraction > 0, but no training label has any foreground');
+    if (foregroundFraction > 0 && this.foreground.length === 0) throw new Error('train: foregroundFraction > 0, but no training label has any foreground');
   }
 
   get sliceCount(): number {
@@ -57,25 +62,14 @@ export class SlicePolicy {
     if (this.foregroundFraction > 0) {
       const random = rng(deriveSeed(this.seed, 3, i));
       if (random() < this.foregroundFraction) {
-        const [caseIndex, slice] = this.foregroundSlices[this.weightedIndex(random() * this.cumulative[this.cumulative.length - 1])];
+        const { slices, cumulative } = this.foreground[Math.floor(random() * this.foreground.length)];
+        const [caseIndex, slice] = slices[weightedIndex(cumulative, random() * cumulative[cumulative.length - 1])];
         return { caseIndex, slice, fromForeground: true };
       }
     }
     const n = this.slices.length;
     const [caseIndex, slice] = this.slices[this.epochOrder(Math.floor(i / n))[i % n]];
     return { caseIndex, slice, fromForeground: false };
-  }
-
-  /** The first foreground slice whose running total exceeds `voxel` (binary search). */
-  private weightedIndex(voxel: number): number {
-    let lo = 0;
-    let hi = this.cumulative.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.cumulative[mid] > voxel) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
   }
 
   private cachedEpoch = -1;
@@ -87,4 +81,16 @@ export class SlicePolicy {
     }
     return this.cachedOrder;
   }
+}
+
+/** The first index whose running total exceeds `voxel` (binary search). */
+function weightedIndex(cumulative: readonly number[], voxel: number): number {
+  let lo = 0;
+  let hi = cumulative.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cumulative[mid] > voxel) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
