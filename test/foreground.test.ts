@@ -3,7 +3,7 @@
 // the box alone with background everywhere else.
 import { describe, expect, it } from 'vitest';
 import { cropCase, foregroundBox } from '../src/data/foreground.js';
-import { clipScale, noIntensity } from '../src/data/intensity.js';
+import { clipScale, noIntensity, zScoreScan } from '../src/data/intensity.js';
 import { predictVolume } from '../src/infer/predict.js';
 import type { VitConfig } from '../src/model/config.js';
 import { Segmenter } from '../src/model/segmenter.js';
@@ -43,15 +43,16 @@ describe('foregroundBox and cropCase', () => {
   });
 });
 
+const CONFIG: VitConfig = {
+  embedDim: 16, depth: 1, heads: 2, mlpHidden: 32, patchSize: 4, imageSize: [8, 8], inChannels: 1, depthSlices: 3,
+  eps: 1e-6, qkvBias: true, layerScale: false, positionEmbedding: true, relativePositionBias: false, prefixTokens: 1,
+  finalNorm: 'none', head: { kind: 'none' }, normalization: { mean: [0], std: [1] },
+};
+
 describe('predictVolume with cropForeground', () => {
   it('equals the box predicted alone, with background (probability 1 for class 0) outside it', async () => {
     const gpu = await testGpu();
-    const config: VitConfig = {
-      embedDim: 16, depth: 1, heads: 2, mlpHidden: 32, patchSize: 4, imageSize: [8, 8], inChannels: 1, depthSlices: 3,
-      eps: 1e-6, qkvBias: true, layerScale: false, positionEmbedding: true, relativePositionBias: false, prefixTokens: 1,
-      finalNorm: 'none', head: { kind: 'none' }, normalization: { mean: [0], std: [1] },
-    };
-    const model = new Segmenter(gpu, 4, config, { classes: 3, decoder: 'convtrans', channels: 4 });
+    const model = new Segmenter(gpu, 4, CONFIG, { classes: 3, decoder: 'convtrans', channels: 4 });
     try {
       const c = ctCase();
       const intensity = { kind: 'clip', aMin: -100, aMax: 300 } as const;
@@ -80,6 +81,25 @@ describe('predictVolume with cropForeground', () => {
       }
       expect(outside).toBe(n - m); // the box really is smaller than the grid
       expect(m).toBeLessThan(n);
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+describe('predictVolume with --intensity zscore', () => {
+  it('z-scores the whole scan before cutting windows (not each window), then crops to the body', async () => {
+    const gpu = await testGpu();
+    const model = new Segmenter(gpu, 4, CONFIG, { classes: 3, decoder: 'convtrans', channels: 4 });
+    try {
+      const c = ctCase();
+      for (let i = 0; i < c.image.length; i++) if (c.image[i] === 40) c.image[i] += 13 * Math.sin(i); // texture inside the body
+      const viaSpec = await predictVolume(model, c, { intensity: { kind: 'zscore' }, cropForeground: 0, probabilities: true, batchSize: 2 });
+      const byHand = await predictVolume(model, { ...c, image: zScoreScan(c.image, 1, c.dims) }, { intensity: { kind: 'none' }, cropForeground: 0, probabilities: true, batchSize: 2 });
+      // The same windows through the same model: the same numbers. A per-window z-score would
+      // scale each 3-slice window by its own statistics and differ.
+      expect(Array.from(viaSpec.probabilities!)).toEqual(Array.from(byHand.probabilities!));
+      expect(Array.from(viaSpec.labels)).toEqual(Array.from(byHand.labels));
     } finally {
       model.dispose();
     }

@@ -8,6 +8,7 @@ import { Segmenter } from '../src/model/segmenter.js';
 import type { HostTensor } from '../src/tensor/host-tensor.js';
 import { decays, Trainer, type Checkpoint, type LogRecord, type TrainerState, type TrainerStore, type TrainSettings } from '../src/train/trainer.js';
 import { loadWeights } from '../src/model/load-weights.js';
+import { zScoreScan } from '../src/data/intensity.js';
 import { testGpu } from './helpers/gpu.js';
 import { rng } from './helpers/random.js';
 
@@ -102,5 +103,28 @@ describe('trainer', () => {
     }
     resumed.dispose();
     resumedModel.dispose();
+  });
+
+  it('with --intensity zscore trains on each scan z-scored once, as if the files held the z-scores', async () => {
+    const gpu = await testGpu();
+    const zscored = (c: LoadedCase): LoadedCase => ({ ...c, image: zScoreScan(c.image, c.channels, c.dims) });
+    const run = async (intensity: TrainSettings['intensity'], cases: LoadedCase[]) => {
+      const store = new MemoryStore();
+      const model = new Segmenter(gpu, 5, config, segmenterOptions);
+      const trainer = new Trainer(gpu, model, cases.slice(0, 2), cases.slice(2), { ...settings(2), intensity, cropForeground: 0 }, store);
+      try {
+        await trainer.run();
+        return { records: store.records.map((r) => (r.kind === 'train' ? { ...r, stepsPerSecond: 0 } : r)), weights: await readWeights(model) };
+      } finally {
+        trainer.dispose();
+        model.dispose();
+      }
+    };
+    const cases = [toyCase(1), toyCase(2), toyCase(3)];
+    const viaSpec = await run({ kind: 'zscore' }, cases);
+    const byHand = await run({ kind: 'none' }, cases.map(zscored));
+    expect(viaSpec.records.length).toBeGreaterThan(2);
+    expect(viaSpec.records).toEqual(byHand.records);
+    for (const [name, t] of viaSpec.weights) expect([...byHand.weights.get(name)!.data], name).toEqual([...t.data]);
   });
 });

@@ -1,8 +1,12 @@
-// Intensity normalisation of an image, channels outermost ([C, …] in C order: a window
-// [C, D, H, W] or a case [C, Z, Y, X]). Each transform returns a new array.
+// Intensity normalisation, channels outermost ([C, …] in C order). Two stages: normalizeScan on the
+// whole case [C, Z, Y, X] before windows are cut (the z-score, whose statistics are the scan's), and
+// windowIntensity on each resized window [C, D, H, W] (the pointwise clip-scale). Each transform
+// returns a new array.
 //
 // Arithmetic follows MONAI on float32 numpy arrays: every operation is rounded to f32
 // (Math.fround), with Python-float constants converted to f32 first as numpy does.
+
+import { backgroundValues } from './background.js';
 
 export type IntensityTransform = (data: Float32Array, channels: number) => Float32Array;
 
@@ -34,45 +38,64 @@ export function clipScale(aMin: number, aMax: number): IntensityTransform {
 }
 
 /**
- * MONAI NormalizeIntensity(nonzero = True, channel_wise = True): per channel, the nonzero values
- * become (x − mean) / std over those values (population std; 1 when it is 0); zeros stay 0, and a
- * channel without nonzero values is unchanged. The mean and std are accumulated in f64 and rounded
- * to f32, where numpy sums in f32 pairwise: they agree to ~1e-7 relative.
+ * MONAI NormalizeIntensity(nonzero = True, channel_wise = True) over a whole scan ([C, Z, Y, X],
+ * dims [X, Y, Z]), with the scan's background in place of "zero": per channel, the voxels that
+ * differ from the channel's background (background.ts: the value its 8 corners share, else 0)
+ * become (x − mean) / std over those voxels (population std; 1 when it is 0), and the background
+ * becomes 0. Where the background is 0 (raw MRI) this is MONAI's transform exactly; a volume
+ * z-scored before it reaches us (BRATS's "subtrMeanDivStd", −3.55 outside the brain) is
+ * normalised over its brain, not over the whole grid. A channel without such voxels is unchanged.
+ * The mean and std are accumulated in f64 and rounded to f32, where numpy sums in f32 pairwise:
+ * they agree to ~1e-7 relative.
  */
-export const zScoreNonzero: IntensityTransform = (data, channels) => {
-  if (!Number.isInteger(channels) || channels < 1 || data.length % channels !== 0) {
-    throw new Error(`zScoreNonzero: ${data.length} values do not split into ${channels} channels`);
-  }
-  const out = Float32Array.from(data);
-  const size = data.length / channels;
+export function zScoreScan(image: Float32Array, channels: number, dims: readonly [number, number, number]): Float32Array {
+  const background = backgroundValues(image, channels, dims);
+  const out = Float32Array.from(image);
+  const size = dims[0] * dims[1] * dims[2];
   for (let c = 0; c < channels; c++) {
     const block = out.subarray(c * size, (c + 1) * size);
+    const b = background[c];
     let n = 0;
     let sum = 0;
     for (const v of block) {
-      if (v === 0) continue;
+      if (v === b) continue;
       n++;
       sum += v;
     }
     if (n === 0) continue;
     const mean = sum / n;
     let squares = 0;
-    for (const v of block) if (v !== 0) squares += (v - mean) ** 2;
+    for (const v of block) if (v !== b) squares += (v - mean) ** 2;
     const mean32 = Math.fround(mean);
     const std32 = Math.fround(Math.sqrt(squares / n)) || 1;
-    for (let i = 0; i < size; i++) if (block[i] !== 0) block[i] = Math.fround(block[i] - mean32) / std32;
+    for (let i = 0; i < size; i++) block[i] = block[i] === b ? 0 : Math.fround(block[i] - mean32) / std32;
   }
   return out;
-};
+}
 
 /** Leaves the values as they are (a copy). */
 export const noIntensity: IntensityTransform = (data) => Float32Array.from(data);
 
-/** The transform a spec describes. */
-export function intensityTransform(spec: IntensitySpec): IntensityTransform {
+type Scan = { image: Float32Array; channels: number; dims: readonly [number, number, number] };
+
+/**
+ * The part of a spec that needs the whole scan, applied once before any window is cut: `zscore`,
+ * whose statistics are the scan's (MONAI applies NormalizeIntensityd to the volume, nnU-Net
+ * normalises per image). Other specs return the scan itself.
+ */
+export function normalizeScan<T extends Scan>(spec: IntensitySpec, scan: T): T {
+  return spec.kind === 'zscore' ? { ...scan, image: zScoreScan(scan.image, scan.channels, scan.dims) } : scan;
+}
+
+/**
+ * The part of a spec applied to each resized window: the clip-scale (pointwise, after the resize
+ * and crop, in TransSeg's order). `zscore` is done on the scan (normalizeScan), so here it is the
+ * identity, like `none`.
+ */
+export function windowIntensity(spec: IntensitySpec): IntensityTransform {
   switch (spec.kind) {
     case 'clip': return clipScale(spec.aMin, spec.aMax);
-    case 'zscore': return zScoreNonzero;
+    case 'zscore': return noIntensity;
     case 'none': return noIntensity;
   }
 }

@@ -18,7 +18,7 @@ import { noGrad } from '../autograd/tape.js';
 import type { LoadedCase } from '../data/volume.js';
 import { foregroundMask } from '../data/background.js';
 import { cropCase, foregroundBox } from '../data/foreground.js';
-import { intensityTransform, type IntensitySpec } from '../data/intensity.js';
+import { normalizeScan, windowIntensity, type IntensitySpec } from '../data/intensity.js';
 import { resizeBilinear, resizeWindow, uncropFromBox } from '../data/resize.js';
 import { extractWindow, placeSlice } from '../data/windows.js';
 import type { Segmenter } from '../model/segmenter.js';
@@ -84,7 +84,7 @@ const FLIPS: [boolean, boolean][] = [[false, false], [true, false], [false, true
 export async function predictVolume(
   model: Segmenter, volume: Pick<LoadedCase, 'image' | 'dims' | 'channels'>, options: PredictOptions,
 ): Promise<VolumePrediction> {
-  const prediction = await predictCropped(model, volume, options);
+  const prediction = await predictCropped(model, normalizeScan(options.intensity, volume), options);
   const p = options.postprocess;
   if (p) {
     const mask = p.maskForeground ? foregroundMask(volume.image, volume.channels, volume.dims) : undefined; // the input as read: outside the brain of skull-stripped MRI
@@ -93,12 +93,12 @@ export async function predictVolume(
   return prediction;
 }
 
-/** predictVolume without the post-processing. */
+/** predictVolume without the post-processing, on a scan normalizeScan has seen. */
 async function predictCropped(
   model: Segmenter, volume: Pick<LoadedCase, 'image' | 'dims' | 'channels'>, options: PredictOptions,
 ): Promise<VolumePrediction> {
   if (options.cropForeground !== undefined) {
-    const box = foregroundBox(volume, intensityTransform(options.intensity), options.cropForeground);
+    const box = foregroundBox(volume, windowIntensity(options.intensity), options.cropForeground);
     const inBox = await predictCropped(model, cropCase(volume, box), { ...options, cropForeground: undefined });
     const n = volume.dims[0] * volume.dims[1] * volume.dims[2];
     const boxVoxels = inBox.labels.length;
@@ -119,7 +119,7 @@ async function predictCropped(
   }
   const K = model.classes;
   const batchSize = options.batchSize ?? 8;
-  const intensity = intensityTransform(options.intensity);
+  const intensity = windowIntensity(options.intensity);
   const labels = new Float32Array(X * Y * Z);
   const probabilities = options.probabilities ? new Float32Array(K * X * Y * Z) : undefined;
   const plane = X * Y;

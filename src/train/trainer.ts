@@ -11,7 +11,7 @@
 import { backward } from '../autograd/tape.js';
 import { augment, AUGMENTATION } from '../data/augment.js';
 import { cropCase, foregroundBox } from '../data/foreground.js';
-import { intensityTransform, type IntensitySpec, type IntensityTransform } from '../data/intensity.js';
+import { normalizeScan, windowIntensity, type IntensitySpec, type IntensityTransform } from '../data/intensity.js';
 import { resizeNearest, resizeWindow } from '../data/resize.js';
 import type { LoadedCase } from '../data/volume.js';
 import { extractWindow } from '../data/windows.js';
@@ -173,10 +173,11 @@ export class Trainer {
     }
     if (train.length === 0) throw new Error('train: no training cases');
     if (train.some((c) => !c.label) || validation.some((c) => !c.label)) throw new Error('train: every training and validation case needs a label');
-    this.intensity = intensityTransform(s.intensity);
+    this.intensity = windowIntensity(s.intensity);
     const margin = s.cropForeground;
     if (margin !== null && !(Number.isInteger(margin) && margin >= 0)) throw new Error(`train: cropForeground must be null or a margin in voxels >= 0, got ${margin}`);
-    this.train = margin === null ? train : train.map((c) => cropCase(c, foregroundBox(c, this.intensity, margin)));
+    const normalized = train.map((c) => normalizeScan(s.intensity, c));
+    this.train = margin === null ? normalized : normalized.map((c) => cropCase(c, foregroundBox(c, this.intensity, margin)));
     this.policy = new SlicePolicy(this.train, s.foregroundFraction, s.seed);
     this.optimizer = segmenterOptimizer(model, s);
   }
