@@ -64,6 +64,12 @@ describe('model files: metadata checked before anything is built', async () => {
       '__metadata__.encoder.head must be an object with kind "none" or "linear" or "mlp", got {"kind":"big"}'],
     ['a remap with a key that is not a label value', withField(file, 'preprocessing', (p) => set(p, 'remap', { x: 1 })),
       '__metadata__.preprocessing.remap key "x" must be a label value (a whole number), got "x"'],
+    ['an intensity reference with a value per channel missing', withField(file, 'preprocessing', (p) => set(p, 'intensityReference', { p1: [-2], median: [0, 1], p99: [2] })),
+      '__metadata__.preprocessing.intensityReference.median must hold one value per input channel (1), it holds 2'],
+    ['an intensity reference out of order', withField(file, 'preprocessing', (p) => set(p, 'intensityReference', { p1: [2], median: [0], p99: [3] })),
+      '__metadata__.preprocessing.intensityReference: channel 0 must have p1 ≤ median ≤ p99, got 2, 0, 3'],
+    ['an intensity reference that is not numbers', withField(file, 'preprocessing', (p) => set(p, 'intensityReference', { p1: ['a'], median: [0], p99: [3] })),
+      '__metadata__.preprocessing.intensityReference.p1[0] must be a finite number'],
     ['labels that are not strings', withField(file, 'labels', () => [1, 2, 3]), '__metadata__.labels[0] must be a string, got 1'],
     ['labels that miss a class', withField(file, 'labels', () => ['a', 'b']), '__metadata__.labels must name all 3 classes, it names 2'],
     ['metadata JSON that does not parse', { ...file, metadata: { ...file.metadata, preprocessing: '{' } }, '__metadata__.preprocessing is not valid JSON'],
@@ -96,6 +102,13 @@ describe('model files: metadata checked before anything is built', async () => {
     const { model, header } = segmenterFromFile(gpu, file, 'm.safetensors');
     model.dispose();
     expect(header).toEqual(HEADER);
+  });
+
+  it('an intensity reference loads as written', () => {
+    const reference = { p1: [-1.5], median: [0.1], p99: [2.5] };
+    const { model, header } = segmenterFromFile(gpu, withField(file, 'preprocessing', (p) => set(p, 'intensityReference', reference)), 'm.safetensors');
+    model.dispose();
+    expect(header.preprocessing.intensityReference).toEqual(reference);
   });
 
   it('a model with a pixel skip loads, and a pixelSkip that contradicts its tensors is refused', async () => {

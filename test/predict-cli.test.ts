@@ -4,8 +4,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { predict } from '../src/cli/predict.js';
+import type { IntensityReference } from '../src/data/intensity-reference.js';
 import { loadCaseFile } from '../src/data/load-node.js';
 import type { NiftiVolume } from '../src/io/nifti.js';
 import { readNiftiFile, writeNiftiFile } from '../src/io/nifti-node.js';
@@ -44,11 +45,12 @@ const tinyConfig = (inChannels: number): VitConfig => ({
 const CLASSES = ['background', 'organ', 'tumour'];
 
 /** Builds a random segmenter and saves it as a model file; returns its header. */
-async function writeModel(file: string, modalities: string[]): Promise<SegmenterFileHeader> {
+async function writeModel(file: string, modalities: string[], intensityReference?: IntensityReference): Promise<SegmenterFileHeader> {
   const gpu = await testGpu();
   const header: SegmenterFileHeader = {
     kind: 'segmenter', encoder: tinyConfig(modalities.length), segmenter: { classes: CLASSES.length, decoder: 'convtrans', channels: 4 },
-    labels: CLASSES, modalities, preprocessing: { intensity: { kind: 'clip', aMin: -100, aMax: 300 } }, provenance: { test: true },
+    labels: CLASSES, modalities, preprocessing: { intensity: { kind: 'clip', aMin: -100, aMax: 300 }, ...(intensityReference ? { intensityReference } : {}) },
+    provenance: { test: true },
   };
   const model = new Segmenter(gpu, 11 + modalities.length, header.encoder, header.segmenter);
   const weights = await readWeights(model);
@@ -150,6 +152,36 @@ describe('transseg predict', () => {
     const figure = readFileSync(path('single', 'overlays', `case_slice${auto[0]}.svg`), 'utf8');
     expect(figure).toContain('image-rendering: pixelated');
     expect(figure).toMatch(/<text [^>]*>legend<\/text>/);
+  });
+
+  it('warns, naming the case and channel, when a scan\'s intensities are unlike the training scans\' (and still predicts)', async () => {
+    // The image's voxels clip-scale to a median of about 0.5; one model saw 0.9–0.99, the other 0–1.
+    mkdirSync(path('warn'));
+    const far = path('far.safetensors');
+    const near = path('near.safetensors');
+    await writeModel(far, ['CT'], { p1: [0.9], median: [0.95], p99: [0.99] });
+    await writeModel(near, ['CT'], { p1: [0], median: [0.5], p99: [1] });
+    const run = async (model: string, out: string) => {
+      const lines: string[] = [];
+      const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+        lines.push(String(chunk));
+        return true;
+      });
+      try {
+        return { summary: await predict(['--model', model, '--input', IMAGE, '--output', path('warn', out)]), warnings: lines.filter((l) => l.startsWith('warning: ')) };
+      } finally {
+        spy.mockRestore();
+      }
+    };
+    const warned = await run(far, 'far.nii.gz');
+    expect(warned.warnings).toEqual([
+      expect.stringMatching(/^warning: case: CT has a median of 0\.\d+ inside the scan after --intensity clip:-100,300, outside the training scans' 1–99 % range \(0\.9 to 0\.99, median 0\.95\): its intensities are not on the scale the model was trained on/),
+    ]);
+    expect(warned.summary).toMatch(/; 1 case with intensities unlike the training scans' \(warnings above\)$/);
+    expect(existsSync(path('warn', 'far.nii.gz'))).toBe(true);
+    const quiet = await run(near, 'near.nii.gz');
+    expect(quiet.warnings).toEqual([]);
+    expect(quiet.summary).not.toMatch(/warnings above/);
   });
 
   it('--slices picks the overlay slices', async () => {

@@ -53,7 +53,7 @@ describe('transseg train', () => {
     const expectedValidation = splitCases(ids, { fraction: 0.2, seed: SEED }).validation;
     const best = await header(join(out, 'best.safetensors'));
     expect(best.labels).toEqual(['background', 'sphere', 'capsule + torus']);
-    expect(best.preprocessing).toEqual({ intensity: { kind: 'clip', aMin: -100, aMax: 300 }, remap: { 3: 2 } });
+    expect(best.preprocessing).toEqual({ intensity: { kind: 'clip', aMin: -100, aMax: 300 }, remap: { 3: 2 }, intensityReference: expect.any(Object) });
     expect(best.validationCases).toEqual(expectedValidation);
     expect(best.encoder.depthSlices).toBe(3);
     expect(best.provenance.settings).toMatchObject({ augment: true, zoom: [0.8, 1.25], loss: 'dicefocal', seed: SEED });
@@ -72,9 +72,24 @@ describe('transseg train', () => {
     expect(plain.segmenter.pixelSkip).toBe(2);
     expect(best.segmenter.pixelSkip).toBeUndefined();
     expect(plain.preprocessing.cropForeground).toBe(2);
+    // The training scans' intensities as the model saw them: one value per channel, in order.
+    const reference = plain.preprocessing.intensityReference!;
+    expect(reference.median).toHaveLength(plain.encoder.inChannels);
+    reference.median.forEach((m, c) => expect(reference.p1[c] <= m && m <= reference.p99[c] && reference.p1[c] < reference.p99[c]).toBe(true));
 
-    // evaluate without --remap or split flags scores the model on its own validation cases.
-    await evaluate(['--dataset', path('data', 'dataset.json'), '--model', join(out, 'best.safetensors'), '--report', path('report.json')]);
+    // evaluate without --remap or split flags scores the model on its own validation cases, whose
+    // intensities are like the training cases' (no warning).
+    const stderr: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr.push(String(chunk));
+      return true;
+    });
+    try {
+      await evaluate(['--dataset', path('data', 'dataset.json'), '--model', join(out, 'best.safetensors'), '--report', path('report.json')]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(stderr.filter((l) => l.startsWith('warning:'))).toEqual([]);
     const report = JSON.parse(readFileSync(path('report.json'), 'utf8')) as EvaluateReportFile;
     expect(report.remap).toEqual({ 3: 2 });
     expect(report.cases.map((c) => c.name)).toEqual(expectedValidation);

@@ -229,6 +229,7 @@ ui.run.addEventListener('click', async () => {
     offer(ui.downloadLabels, result.files.labels, `${volume.id}_seg.nii.gz`, 'labels');
     offer(ui.downloadProbabilities, result.files.probabilities, `${volume.id}_prob.nii.gz`, 'probabilities');
     ui.downloads.hidden = false;
+    if (result.warnings.length) say(`Warning: ${result.warnings.join(' ')}`);
   } catch (e) {
     say(`The segmentation failed: ${(e as Error).message}`);
   } finally {

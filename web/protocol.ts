@@ -47,6 +47,8 @@ export interface SegmentResult {
   /** Wall-clock seconds of the prediction in the worker (reading the result back included, encoding not). */
   seconds: number;
   files: { labels: Blob; probabilities?: Blob };
+  /** predictCase's lines about the input (a channel on another intensity scale than the training scans). */
+  warnings: string[];
 }
 
 /** A run saved in the browser that a reload can resume. */

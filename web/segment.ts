@@ -18,10 +18,11 @@ export async function segment(
     const bytes = await writeNifti(v, image.volume.geometry, { datatype: v.datatype, gzip: true });
     return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/gzip' }); // a fresh, unshared buffer
   };
-  const { labels, probabilities } = prediction;
+  const { labels, probabilities, warnings } = prediction;
   return {
     labels: labels.data,
     seconds,
+    warnings,
     files: { labels: await encode(labels), probabilities: probabilities && await encode(probabilities) },
   };
 }

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { defineCommand, parseFlags } from './flag-table.js';
 import { parseRemap, positiveInteger, required } from './flags.js';
 import { remapLabels, remapLabelValues, splitCases, type Dataset, type DatasetCase, type LabelRemap } from '../data/dataset.js';
+import { intensityMismatches } from '../data/intensity-reference.js';
 import { readDatasetFile } from '../data/load-node.js';
 import { loadCase } from '../data/volume.js';
 import { Gpu } from '../gpu/gpu.js';
@@ -95,6 +96,9 @@ async function predictCase(loaded: LoadedSegmenter, entry: DatasetCase, remap: L
     return v;
   }, { remap });
   const recorded = modelPredictOptions(loaded.header);
+  const reference = loaded.header.preprocessing.intensityReference;
+  const warnings = reference ? intensityMismatches(volume, recorded.intensity, reference, entry.id, loaded.header.modalities) : [];
+  for (const line of warnings) process.stderr.write(`warning: ${line}\n`);
   const options = raw ? { ...recorded, flips: undefined, postprocess: undefined } : recorded;
   const { labels } = await predictVolume(loaded.model, volume, { ...options, batchSize, onProgress });
   return { prediction: labels, truth: volume.label!, dims: volume.dims, labelHeader: headers.get(entry.label)! };

@@ -370,16 +370,19 @@ export async function predict(argv: string[]): Promise<string> {
       const datatype = labelDatatype(K);
       const written: string[] = [];
       let slices = 0;
+      let warned = 0;
       const started = performance.now();
       for (const [i, c] of cases.entries()) {
         try {
           const { volume, affine } = await loadInputCase(c);
           const progress = new ProgressLine(`predict ${c.id} (${i + 1}/${cases.length})`);
-          const { labels, probabilities } = await predictCase(loaded, volume, {
+          const { labels, probabilities, warnings: caseWarnings } = await predictCase(loaded, volume, {
             batchSize,
             probabilities: plan.probabilities !== null,
             onProgress: (done, total) => progress.update(done, total, 'slices'),
           });
+          for (const line of caseWarnings) process.stderr.write(`warning: ${line}\n`);
+          warned += caseWarnings.length ? 1 : 0;
           await writeNiftiFile(plan.labels(c.id), labels, volume.geometry, { datatype: labels.datatype });
           written.push(plan.labels(c.id));
           if (plan.probabilities) {
@@ -398,7 +401,8 @@ export async function predict(argv: string[]): Promise<string> {
       const parts = [`labels (${datatype}) in ${output}`];
       if (values.probabilities) parts.push(`probabilities in ${values.probabilities}`);
       if (plan.overlays) parts.push(`${written.filter((p) => p.endsWith('.png')).length} overlays in ${plan.overlays}`);
-      return `predicted ${cases.length} case${cases.length === 1 ? '' : 's'} (${slices} slices) in ${seconds} s: ${parts.join(', ')}`;
+      const warning = warned ? `; ${warned} case${warned === 1 ? '' : 's'} with intensities unlike the training scans' (warnings above)` : '';
+      return `predicted ${cases.length} case${cases.length === 1 ? '' : 's'} (${slices} slices) in ${seconds} s: ${parts.join(', ')}${warning}`;
     } finally {
       model.dispose();
     }

@@ -4,6 +4,7 @@ export * from './dataset.js';
 export * from './volume.js';
 export * from './windows.js';
 export * from './intensity.js';
+export * from './intensity-reference.js';
 export * from './resize.js';
 export { backgroundValues, foregroundMask } from './background.js';
 export * from './augment.js';

@@ -1,8 +1,10 @@
 // One case as `transseg predict` handles it, in plain TypeScript (no Node), so that the browser
 // page (web/) runs literally the same code as the command line: the check of the input's channels
-// against the model file, the prediction with the file's preprocessing, and the volumes to write
+// against the model file (and of their intensities against the training scans'), the prediction
+// with the file's preprocessing, and the volumes to write
 // in the input's geometry. Writing them (writeNifti, or writeNiftiFile on disk) is the caller's.
 
+import { intensityMismatches } from '../data/intensity-reference.js';
 import type { LoadedCase } from '../data/volume.js';
 import type { NiftiWriteDatatype } from '../io/nifti-write.js';
 import type { SegmenterFileHeader } from '../model/model-file.js';
@@ -33,6 +35,8 @@ export interface CasePrediction {
   labels: PredictionVolume;
   /** Class probabilities [X, Y, Z, K] as float32, when asked for. */
   probabilities?: PredictionVolume;
+  /** Lines for the user about the input: a channel on another intensity scale than the training scans (intensity-reference.ts). */
+  warnings: string[];
 }
 
 export interface PredictCaseOptions {
@@ -60,6 +64,8 @@ export function modelPredictOptions(header: SegmenterFileHeader): PredictOptions
 export async function predictCase(loaded: LoadedSegmenter, volume: LoadedCase, options: PredictCaseOptions = {}): Promise<CasePrediction> {
   const { model, header } = loaded;
   const K = model.classes;
+  const { intensity, intensityReference: reference } = header.preprocessing;
+  const warnings = reference ? intensityMismatches(volume, intensity, reference, volume.id, header.modalities) : [];
   const prediction = await predictVolume(model, volume, {
     ...modelPredictOptions(header),
     batchSize: options.batchSize,
@@ -69,5 +75,6 @@ export async function predictCase(loaded: LoadedSegmenter, volume: LoadedCase, o
   return {
     labels: { dims: [...volume.dims], data: prediction.labels, datatype: labelDatatype(K) },
     probabilities: prediction.probabilities && { dims: [...volume.dims, K], data: prediction.probabilities, datatype: 'float32' },
+    warnings,
   };
 }

@@ -145,6 +145,11 @@ export const PREPROCESSING: Record<string, Spec> = {
   }),
   cropForeground: optional(int(0, DIM)),
   remap: optional(byLabel(int(0, CLASSES))),
+  intensityReference: optional(object({
+    p1: arrayOf(num({ min: -1e30, max: 1e30 }), 1, 1024),
+    median: arrayOf(num({ min: -1e30, max: 1e30 }), 1, 1024),
+    p99: arrayOf(num({ min: -1e30, max: 1e30 }), 1, 1024),
+  })),
 };
 
 /** Test-time flips and post-processing (Inference in model-file.ts; src/infer/postprocess.ts). */

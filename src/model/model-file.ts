@@ -6,6 +6,7 @@
 
 import type { LabelRemap } from '../data/dataset.js';
 import type { IntensitySpec } from '../data/intensity.js';
+import type { IntensityReference } from '../data/intensity-reference.js';
 import { validateConfig, type VitConfig } from './config.js';
 import { checkAgainstTensors, checkSchema, ENCODER_FILE, isOptional, object, SEGMENTER_FILE, type TensorShapes } from './model-file-schema.js';
 import type { SegmenterOptions } from './segmenter.js';
@@ -21,6 +22,8 @@ export interface Preprocessing {
   cropForeground?: number;
   /** Label values merged before training (`--remap`, e.g. BRATS 1,2,3 → whole tumour 1); absent for none. */
   remap?: LabelRemap;
+  /** The training scans' intensities as the model saw them, to flag a scan on another scale; absent in files before session 8. */
+  intensityReference?: IntensityReference;
 }
 
 /** Neighbourhood of a voxel in 3-D: faces (6), faces and edges (18), or all (26). */
@@ -114,8 +117,23 @@ export function readModelFileHeader(metadata: Record<string, string>, fileName: 
   if (header.kind === 'segmenter' && header.labels.length !== header.segmenter.classes) {
     throw new Error(`${fileName}: __metadata__.labels must name all ${header.segmenter.classes} classes, it names ${header.labels.length}`);
   }
+  if (header.kind === 'segmenter') checkIntensityReference(header.preprocessing.intensityReference, header.encoder.inChannels, fileName);
   if (tensors) checkAgainstTensors(header.encoder, header.kind === 'segmenter' ? header.segmenter : null, tensors, fileName);
   return header;
+}
+
+/** One value per input channel in each list, and p1 ≤ median ≤ p99. */
+function checkIntensityReference(reference: IntensityReference | undefined, channels: number, fileName: string): void {
+  if (!reference) return;
+  const field = `${fileName}: __metadata__.preprocessing.intensityReference`;
+  for (const key of ['p1', 'median', 'p99'] as const) {
+    if (reference[key].length !== channels) throw new Error(`${field}.${key} must hold one value per input channel (${channels}), it holds ${reference[key].length}`);
+  }
+  for (let c = 0; c < channels; c++) {
+    if (!(reference.p1[c] <= reference.median[c] && reference.median[c] <= reference.p99[c])) {
+      throw new Error(`${field}: channel ${c} must have p1 ≤ median ≤ p99, got ${reference.p1[c]}, ${reference.median[c]}, ${reference.p99[c]}`);
+    }
+  }
 }
 
 /**

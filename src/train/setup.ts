@@ -7,6 +7,7 @@
 import { adaptCheckpoint, type AdaptOptions } from '../checkpoint/adapters.js';
 import { remapLabels, splitCases, type Dataset, type DatasetCase, type LabelRemap, type VolumeReader } from '../data/dataset.js';
 import type { IntensitySpec } from '../data/intensity.js';
+import { intensityReference } from '../data/intensity-reference.js';
 import { loadCase, type LoadedCase } from '../data/volume.js';
 import type { Gpu } from '../gpu/gpu.js';
 import { inflateCheckpoint } from '../inflate/checkpoint.js';
@@ -176,6 +177,7 @@ export async function setUpRun<S extends TrainerStore>(gpu: Gpu, o: RunOptions, 
   const segmenter = { classes: labels.length, decoder: o.decoder, channels: o.channels, featureIndices: o.featureIndices, dropout: o.dropout,
     pixelSkip: o.pixelSkip || undefined };
   const settings: TrainSettings = { ...DEFAULT_SETTINGS, ...o.settings };
+  const reference = intensityReference(train, settings.intensity);
   const header: SegmenterFileHeader = {
     kind: 'segmenter',
     encoder: encoder.config,
@@ -186,6 +188,7 @@ export async function setUpRun<S extends TrainerStore>(gpu: Gpu, o: RunOptions, 
       intensity: settings.intensity,
       ...(settings.cropForeground !== null ? { cropForeground: settings.cropForeground } : {}),
       ...(o.remap && Object.keys(o.remap).length ? { remap: o.remap } : {}),
+      ...(reference ? { intensityReference: reference } : {}),
     },
     ...(settings.flips || settings.postprocess ? { inference: { ...(settings.flips ? { flips: true } : {}), ...(settings.postprocess ? { postprocess: settings.postprocess } : {}) } } : {}),
     validationCases: split.validation.map((c) => c.id),
