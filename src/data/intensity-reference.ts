@@ -22,7 +22,7 @@ export interface IntensityReference {
 type Scan = { image: Float32Array; channels: number; dims: readonly [number, number, number] };
 
 /** At most this many voxels per scan and channel are read (an even stride), to keep it fast. */
-const SAMPLE = 1 << 18;
+const SAMPLE = 1 << 16;
 
 /** Per channel: the scan's voxels inside its foreground, transformed as the model sees them, sampled. */
 function foregroundValues(scan: Scan, spec: IntensitySpec): Float32Array[] {
