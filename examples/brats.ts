@@ -31,7 +31,7 @@ const DEFAULT_WEIGHTS = '../shared/data/weights/vit4mnist/vit4mnist.safetensors'
 /** The recipe (docs/brats.md): `transseg train` flags besides --dataset, --out, --weights, --steps, --seed. */
 const RECIPE = [
   '--preset', 'vit4mnist', '--depth', '5', '--image-size', '168', '--feature-blocks', '1,2,3,5',
-  '--remap', '1:1,2:1,3:1,4:1', '--intensity', 'none', '--crop-foreground', '4',
+  '--remap', '1:1,2:1,3:1,4:1', '--intensity', 'zscore', '--crop-foreground', '4',
   '--batch-size', '4', '--lr', '1e-3', '--warmup', '30', '--loss', 'ce', '--zoom', '0.8,1.25',
   '--intensity-scale', '0.7,1.4', '--foreground-fraction', '0.5',
   '--min-island', '1000', '--mask-foreground', '--tta-flips',
