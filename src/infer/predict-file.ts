@@ -1,8 +1,8 @@
 // One case as `transseg predict` handles it, in plain TypeScript (no Node), so that the browser
 // page (web/) runs literally the same code as the command line: the check of the input's channels
 // against the model file (and of their intensities against the training scans'), the prediction
-// with the file's preprocessing, and the volumes to write
-// in the input's geometry. Writing them (writeNifti, or writeNiftiFile on disk) is the caller's.
+// with the file's preprocessing, and the volumes to write in the input's geometry. Writing them
+// (writeNifti, or writeNiftiFile on disk) is the caller's.
 
 import { intensityMismatches } from '../data/intensity-reference.js';
 import type { LoadedCase } from '../data/volume.js';
