@@ -10,7 +10,7 @@
 // reaches the tails.
 
 import { foregroundMask } from './background.js';
-import { normalizeScan, windowIntensity, type IntensitySpec } from './intensity.js';
+import { normalizeScan, windowIntensity, type IntensitySpec, type Scan } from './intensity.js';
 
 /** Per-channel percentiles of the training scans' voxels inside the scan, as the model saw them. */
 export interface IntensityReference {
@@ -18,8 +18,6 @@ export interface IntensityReference {
   median: number[];
   p99: number[];
 }
-
-type Scan = { image: Float32Array; channels: number; dims: readonly [number, number, number] };
 
 /** At most this many voxels per scan and channel are read (an even stride), to keep it fast. */
 const SAMPLE = 1 << 16;

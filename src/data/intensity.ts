@@ -76,7 +76,8 @@ export function zScoreScan(image: Float32Array, channels: number, dims: readonly
 /** Leaves the values as they are (a copy). */
 export const noIntensity: IntensityTransform = (data) => Float32Array.from(data);
 
-type Scan = { image: Float32Array; channels: number; dims: readonly [number, number, number] };
+/** A whole case: [C, Z, Y, X] with dims [X, Y, Z]. */
+export type Scan = { image: Float32Array; channels: number; dims: readonly [number, number, number] };
 
 /**
  * The part of a spec that needs the whole scan, applied once before any window is cut: `zscore`,

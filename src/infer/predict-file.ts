@@ -60,12 +60,17 @@ export function modelPredictOptions(header: SegmenterFileHeader): PredictOptions
   };
 }
 
+/** The lines for the user about `volume` as input to a model file: its channels' intensities against the training scans'. */
+export function inputWarnings(header: SegmenterFileHeader, volume: LoadedCase): string[] {
+  const { intensity, intensityReference: reference } = header.preprocessing;
+  return reference ? intensityMismatches(volume, intensity, reference, volume.id, header.modalities) : [];
+}
+
 /** Segments one loaded case with a model file's segmenter and preprocessing. */
 export async function predictCase(loaded: LoadedSegmenter, volume: LoadedCase, options: PredictCaseOptions = {}): Promise<CasePrediction> {
   const { model, header } = loaded;
   const K = model.classes;
-  const { intensity, intensityReference: reference } = header.preprocessing;
-  const warnings = reference ? intensityMismatches(volume, intensity, reference, volume.id, header.modalities) : [];
+  const warnings = inputWarnings(header, volume);
   const prediction = await predictVolume(model, volume, {
     ...modelPredictOptions(header),
     batchSize: options.batchSize,
