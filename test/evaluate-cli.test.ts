@@ -4,10 +4,11 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { evaluate, spacingMm, type EvaluateReportFile } from '../src/cli/evaluate.js';
 import { predict } from '../src/cli/predict.js';
 import { splitCases } from '../src/data/dataset.js';
+import type { IntensityReference } from '../src/data/intensity-reference.js';
 import type { NiftiHeader } from '../src/io/nifti.js';
 import { writeNiftiFile } from '../src/io/nifti-node.js';
 import { writeSafetensorsFile } from '../src/io/safetensors-node.js';
@@ -199,7 +200,7 @@ describe('spacingMm', () => {
 
 describe('transseg evaluate --model', () => {
   /** A tiny random segmenter for one CT channel and `labels` (the three classes by default). */
-  async function writeModel(file: string, recorded: Pick<SegmenterFileHeader, 'validationCases'> & { remap?: Record<number, number> } = {}, labels = Object.values(LABELS)): Promise<void> {
+  async function writeModel(file: string, recorded: Pick<SegmenterFileHeader, 'validationCases'> & { remap?: Record<number, number>; intensityReference?: IntensityReference } = {}, labels = Object.values(LABELS)): Promise<void> {
     const config: VitConfig = {
       embedDim: 16, depth: 1, heads: 2, mlpHidden: 32, patchSize: 4, imageSize: [8, 8], inChannels: 1, depthSlices: 3,
       eps: 1e-6, qkvBias: true, layerScale: false, positionEmbedding: true, relativePositionBias: false, prefixTokens: 1,
@@ -209,7 +210,11 @@ describe('transseg evaluate --model', () => {
     const model = new Segmenter(await testGpu(), 5, config, segmenter);
     const header: SegmenterFileHeader = {
       kind: 'segmenter', encoder: config, segmenter, labels, modalities: ['CT'],
-      preprocessing: { intensity: { kind: 'clip', aMin: -50, aMax: 250 }, ...(recorded.remap ? { remap: recorded.remap } : {}) },
+      preprocessing: {
+        intensity: { kind: 'clip', aMin: -50, aMax: 250 },
+        ...(recorded.remap ? { remap: recorded.remap } : {}),
+        ...(recorded.intensityReference ? { intensityReference: recorded.intensityReference } : {}),
+      },
       ...(recorded.validationCases ? { validationCases: recorded.validationCases } : {}), provenance: {},
     };
     const { tensors, metadata } = segmenterFileContents(header, await readWeights(model));
@@ -229,6 +234,34 @@ describe('transseg evaluate --model', () => {
     expect({ ...fromModel, model: null, predictions: null }).toEqual({ ...fromFiles, model: null, predictions: null });
     await expect(evaluate(['--dataset', path('dataset.json'), '--model', model, '--remap', '2:1']))
       .rejects.toThrow(/the model .*model\.safetensors has 3 classes \(background, organ, tumour\); .*dataset\.json declares 2 \(background, organ \+ tumour\) after --remap/);
+  });
+
+  it('warns once per case and channel when a scan\'s intensities are unlike the training scans\', and still scores it', async () => {
+    // Both images clip-scale to a median near 0.17 (background 30·sin around 0, the organ near 200):
+    // one model saw medians of 0.95 (0.9 to 0.99), the other 0.5 (0 to 1).
+    const far = path('far.safetensors');
+    const near = path('near.safetensors');
+    await writeModel(far, { intensityReference: { p1: [0.9], median: [0.95], p99: [0.99] } });
+    await writeModel(near, { intensityReference: { p1: [0], median: [0.5], p99: [1] } });
+    const run = async (model: string, report: string) => {
+      const lines: string[] = [];
+      const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+        lines.push(String(chunk));
+        return true;
+      });
+      try {
+        await evaluate(['--dataset', path('dataset.json'), '--model', model, '--report', path(report)]);
+      } finally {
+        spy.mockRestore();
+      }
+      return lines.filter((l) => l.startsWith('warning: '));
+    };
+    const warned = await run(far, 'far.json');
+    expect(warned).toEqual(['A', 'B'].map((id) => expect.stringMatching(new RegExp(
+      `^warning: ${id}: CT has a median of 0\\.\\d+ inside the scan after --intensity clip:-50,250, outside the training scans' 1–99 % range \\(0\\.9 to 0\\.99, median 0\\.95\\)`,
+    ))));
+    expect(readReport(path('far.json')).cases.map((c) => c.name)).toEqual(['A', 'B']);
+    expect(await run(near, 'near.json')).toEqual([]);
   });
 
   it('uses the label remap and the validation cases the model file records', async () => {
