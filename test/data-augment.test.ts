@@ -136,6 +136,28 @@ describe('drawAugmentation', () => {
     expect(() => drawAugmentation(rng(1), [20, 24], [16, 16], [2, 1])).toThrow(/zoom range/);
   });
 
+  it('draws each flip with a chosen probability and nothing else differently, and refuses one outside [0, 1]', () => {
+    const n = 4000;
+    const [a, b] = [rng(31), rng(31)];
+    const count = { height: 0, width: 0, depth: 0 };
+    for (let t = 0; t < n; t++) {
+      const usual = drawAugmentation(a, [20, 24], [16, 16], [0.8, 1.25]);
+      const mirrored = drawAugmentation(b, [20, 24], [16, 16], [0.8, 1.25], undefined, 0.5);
+      // One draw per flip either way: the zoom, crop, rot90 and shift stay those of the usual run.
+      expect({ ...mirrored, flip: usual.flip }).toEqual(usual);
+      for (const axis of ['height', 'width', 'depth'] as const) {
+        if (usual.flip[axis]) expect(mirrored.flip[axis], 'a flip at p = 0.1 is one at p = 0.5 (the same draw, below both)').toBe(true);
+        count[axis] += mirrored.flip[axis] ? 1 : 0;
+      }
+    }
+    // Binomial counts within 5 standard deviations of n / 2.
+    for (const axis of ['height', 'width', 'depth'] as const) expect(Math.abs(count[axis] - n / 2), `${axis} flips: ${count[axis]}`).toBeLessThan(5 * Math.sqrt(n / 4));
+    const never = drawAugmentation(rng(3), [20, 24], [16, 16], [1, 1], undefined, 0).flip;
+    const always = drawAugmentation(rng(3), [20, 24], [16, 16], [1, 1], undefined, 1).flip;
+    expect([never, always]).toEqual([{ height: false, width: false, depth: false }, { height: true, width: true, depth: true }]);
+    expect(() => drawAugmentation(rng(1), [20, 24], [16, 16], [1, 1], undefined, 1.5)).toThrow(/flip probability must be in \[0, 1\], got 1\.5/);
+  });
+
   it('draws flips, rot90 and shifts with their probabilities, zoom in [0.5, 2), crops in range', () => {
     const n = 4000;
     const random = rng(2024);

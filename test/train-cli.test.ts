@@ -104,7 +104,7 @@ describe('transseg train', () => {
     });
     try {
       await train([...baseFlags(out), '--steps', '2', '--foreground-fraction', '0.5', '--tta-flips', '--keep-largest', 'foreground',
-        '--min-island', '3', '--connectivity', '6', '--mask-foreground', '--intensity-scale', '0.7,1.4']);
+        '--min-island', '3', '--connectivity', '6', '--mask-foreground', '--intensity-scale', '0.7,1.4', '--flip-probability', '0.5']);
     } finally {
       spy.mockRestore();
     }
@@ -115,7 +115,7 @@ describe('transseg train', () => {
     expect(text).toMatch(/train 2\/2 .* loss [\d.]+ \(step 2\)/);
     const best = await header(join(out, 'best.safetensors'));
     expect(best.inference).toEqual({ flips: true, postprocess: { largestComponent: 'foreground', minIslandVoxels: 3, maskForeground: true, connectivity: 6 } });
-    expect(best.provenance.settings).toMatchObject({ foregroundFraction: 0.5, flips: true, intensityScale: [0.7, 1.4] });
+    expect(best.provenance.settings).toMatchObject({ foregroundFraction: 0.5, flips: true, intensityScale: [0.7, 1.4], flipProbability: 0.5 });
 
     // evaluate applies them; --raw leaves them out (a random 2-step model: the numbers differ or not, both must run).
     for (const raw of [[], ['--raw']]) {
@@ -139,6 +139,8 @@ describe('transseg train', () => {
     await expect(train([...baseFlags(out), '--steps', '2', '--zoom', '2,1'])).rejects.toThrow(/--zoom must be MIN,MAX with 0 < MIN <= MAX \(e\.g\. 0\.5,2\), got '2,1'/);
     await expect(train([...baseFlags(out), '--steps', '2', '--intensity-scale', '1.4'])).rejects.toThrow(/--intensity-scale must be MIN,MAX with 0 < MIN <= MAX \(e\.g\. 0\.7,1\.4\), got '1\.4'/);
     await expect(train([...baseFlags(out), '--steps', '2', '--no-augment', '--intensity-scale', '0.7,1.4'])).rejects.toThrow(/--no-augment turns the augmentation off, --intensity-scale sets part of it/);
+    await expect(train([...baseFlags(out), '--steps', '2', '--flip-probability', '2'])).rejects.toThrow(/--flip-probability must be a fraction in \[0, 1\], got '2'/);
+    await expect(train([...baseFlags(out), '--steps', '2', '--no-augment', '--flip-probability', '0.5'])).rejects.toThrow(/--no-augment turns the augmentation off, --flip-probability sets part of it/);
     expect(existsSync(out)).toBe(false);
   });
 });

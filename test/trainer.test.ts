@@ -54,8 +54,8 @@ class MemoryStore implements TrainerStore {
 
 const settings = (steps: number): TrainSettings => ({
   steps, batchSize: 2, accumulate: 2, lr: 2e-3, weightDecay: 0.05, warmup: 2, clip: 1, loss: 'dicefocal',
-  validateEvery: steps / 2, logEvery: 1, seed: 7, intensity: { kind: 'clip', aMin: -50, aMax: 200 }, augment: true, zoom: [0.5, 2], intensityScale: null, cropForeground: null,
-  foregroundFraction: 0, flips: false, postprocess: null,
+  validateEvery: steps / 2, logEvery: 1, seed: 7, intensity: { kind: 'clip', aMin: -50, aMax: 200 }, augment: true, zoom: [0.5, 2], intensityScale: null, flipProbability: 0.1,
+  cropForeground: null, foregroundFraction: 0, flips: false, postprocess: null,
 });
 
 describe('trainer', () => {

@@ -29,6 +29,7 @@ export const TRAIN_COMMAND = defineCommand({
     { name: 'intensity', value: 'SPEC', default: 'ct', help: 'ct, brain, heart, hippocampus, prostate (the method\'s presets), clip:MIN,MAX, zscore (per scan, over the voxels that differ from its background) or none', group: 'data and run' },
     { name: 'crop-foreground', value: 'N', shownDefault: 'off', help: 'crop every case to the scan (voxels where a channel differs from its background: the value the corners share, else 0) grown by N voxels; recorded in the model file, so predict and evaluate crop the same way', group: 'data and run' },
     { name: 'zoom', value: 'MIN,MAX', shownDefault: S.zoom.join(','), help: "the augmentation's in-plane zoom range (TransSeg's); narrower for short runs on small structures", group: 'data and run' },
+    { name: 'flip-probability', value: 'P', shownDefault: String(S.flipProbability), help: "the augmentation's probability of each flip (rows, columns, slices; TransSeg's 0.1); 0.5 is nnU-Net's mirroring, for anatomy either way round such as the two hemispheres", group: 'data and run' },
     { name: 'intensity-scale', value: 'MIN,MAX', shownDefault: 'off', help: "multiply each channel of every training window by its own factor U(MIN, MAX) (nnU-Net's multiplicative brightness), so the model cannot rely on absolute intensities", group: 'data and run' },
     { name: 'no-augment', help: 'no zoom, crop, flips, rot90 or intensity shift or scale: train on the resized windows as they are', group: 'data and run' },
     { name: 'foreground-fraction', value: 'P', shownDefault: '0', help: "share of training windows centred on a slice with foreground (a case drawn uniformly, then one of its foreground voxels: MONAI's RandCropByPosNegLabel idea); the rest uniform", group: 'data and run' },
@@ -90,7 +91,7 @@ export async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
     const steps = number('steps', v.steps, true);
     return { ...saved, out, resume: true, force: false, ...(v.offline ? { offline: true } : {}), settings: { ...saved.settings, ...(steps ? { steps } : {}) } };
   }
-  for (const flag of ['zoom', 'intensity-scale'] as const) {
+  for (const flag of ['zoom', 'intensity-scale', 'flip-probability'] as const) {
     if (v['no-augment'] && v[flag] !== undefined) throw new Error(`train: --no-augment turns the augmentation off, --${flag} sets part of it; give one of them`);
   }
   const modelJson = v.config ? await readModelJson(v.config) : undefined;
@@ -132,6 +133,7 @@ export async function optionsFromFlags(argv: string[]): Promise<RunOptions> {
         augment: v['no-augment'] ? false : undefined,
         zoom: range('zoom', v.zoom, '0.5,2'),
         intensityScale: range('intensity-scale', v['intensity-scale'], '0.7,1.4'),
+        flipProbability: fraction('flip-probability', v['flip-probability']),
         cropForeground: number('crop-foreground', v['crop-foreground'], true, 0),
         foregroundFraction: fraction('foreground-fraction', v['foreground-fraction']),
         flips: v['tta-flips'] ? true : undefined,

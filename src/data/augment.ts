@@ -4,7 +4,8 @@
 //      image, nearest for the label);
 //   2. random crop to the model size where larger (RandSpatialCropd);
 //   3. the dataset's intensity transform (ScaleIntensityRanged), image only;
-//   4. flips along H, W and D, each with p = 0.1 (RandFlipd on spatial axes 0, 1, 2);
+//   4. flips along H, W and D, each with p = 0.1 (RandFlipd on spatial axes 0, 1, 2; the probability
+//      can be changed: nnU-Net and MONAI's BraTS recipe mirror each axis with p = 0.5);
 //   5. rot90 in the (H, W) plane by k ∈ {1, 2, 3} quarter turns with p = 0.1 (RandRotate90d);
 //   6. intensity shift by U(−0.1, 0.1) with p = 0.5 (RandShiftIntensityd), image only;
 //   7. symmetric zero padding up to the model size (SpatialPadd).
@@ -55,18 +56,21 @@ export interface IntensityScale {
 
 /**
  * Draws every random decision for a window of in-plane size `from` and a square model `size`, in a
- * fixed order: zoom, crop row and column (only where the zoomed plane is larger), the three flips,
- * rot90 k then whether to apply it, shift offset then whether to apply it, and last (only with
- * `intensityScale`) one factor per channel, so runs without it draw exactly what they drew before.
+ * fixed order: zoom, crop row and column (only where the zoomed plane is larger), the three flips
+ * (each one draw, whatever `flipProbability`), rot90 k then whether to apply it, shift offset then
+ * whether to apply it, and last (only with `intensityScale`) one factor per channel, so runs
+ * without it draw exactly what they drew before.
  */
 export function drawAugmentation(
   random: () => number, from: Size2, size: Size2,
   zoomRange: readonly [number, number] = [AUGMENTATION.minZoom, AUGMENTATION.maxZoom], intensityScale?: IntensityScale,
+  flipProbability: number = AUGMENTATION.flipProbability,
 ): AugmentParams {
   if (size[0] !== size[1]) throw new Error(`drawAugmentation: the model size must be square (rot90 swaps height and width), got [${size.join(', ')}]`);
   const [minZoom, maxZoom] = zoomRange;
   if (!(minZoom > 0 && minZoom <= maxZoom && Number.isFinite(maxZoom))) throw new Error(`drawAugmentation: the zoom range must be 0 < min <= max, got [${zoomRange.join(', ')}]`);
-  const { flipProbability, rot90Probability, shiftProbability, maxShift } = AUGMENTATION;
+  if (!(flipProbability >= 0 && flipProbability <= 1)) throw new Error(`drawAugmentation: the flip probability must be in [0, 1], got ${flipProbability}`);
+  const { rot90Probability, shiftProbability, maxShift } = AUGMENTATION;
   const zoom = minZoom + (maxZoom - minZoom) * random();
   const zoomed = from.map((n) => Math.max(1, Math.floor(n * zoom))) as [number, number];
   const crop = zoomed.map((n, k) => (n > size[k] ? Math.floor(random() * (n - size[k] + 1)) : 0)) as [number, number];
@@ -192,9 +196,9 @@ export function applyAugmentation(
  */
 export function augment(
   window: Window, label: Float32Array, random: () => number, size: Size2,
-  options: { intensity?: IntensityTransform; zoomRange?: readonly [number, number]; intensityScale?: readonly [number, number] } = {},
+  options: { intensity?: IntensityTransform; zoomRange?: readonly [number, number]; intensityScale?: readonly [number, number]; flipProbability?: number } = {},
 ): { window: Window; label: Float32Array } {
   const scale = options.intensityScale ? { range: options.intensityScale, channels: window.channels } : undefined;
-  const params = drawAugmentation(random, [window.height, window.width], size, options.zoomRange, scale);
+  const params = drawAugmentation(random, [window.height, window.width], size, options.zoomRange, scale, options.flipProbability);
   return applyAugmentation(window, label, params, size, options.intensity);
 }

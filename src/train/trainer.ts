@@ -57,6 +57,8 @@ export interface TrainSettings {
   zoom: [number, number];
   /** The augmentation's per-channel intensity factor range (src/data/augment.ts); null: none, as TransSeg. */
   intensityScale: [number, number] | null;
+  /** The augmentation's probability of each flip (H, W, D); TransSeg's 0.1. */
+  flipProbability: number;
   /** Crop every case to its foreground grown by this many voxels (src/data/foreground.ts); null: no crop. */
   cropForeground: number | null;
   /** Fraction of samples centred on a foreground slice (src/train/sampler.ts); 0: TransSeg's uniform slices. */
@@ -70,7 +72,7 @@ export interface TrainSettings {
 export const DEFAULT_SETTINGS: Omit<TrainSettings, 'steps' | 'intensity'> = {
   batchSize: 4, accumulate: 1, lr: 3e-5, weightDecay: 0.05, warmup: 20, clip: 1, loss: 'dicefocal',
   validateEvery: 500, logEvery: 10, seed: 1234, augment: true, zoom: [AUGMENTATION.minZoom, AUGMENTATION.maxZoom],
-  intensityScale: null, cropForeground: null, foregroundFraction: 0, flips: false, postprocess: null,
+  intensityScale: null, flipProbability: AUGMENTATION.flipProbability, cropForeground: null, foregroundFraction: 0, flips: false, postprocess: null,
 };
 
 export interface Validation {
@@ -208,6 +210,7 @@ export class Trainer {
     if (!this.settings.augment) return { window: this.intensity(resized.data, resized.channels), label: resizedLabel };
     const out = augment(resized, resizedLabel, rng(deriveSeed(this.settings.seed, 1, i)), size, {
       intensity: this.intensity, zoomRange: this.settings.zoom, intensityScale: this.settings.intensityScale ?? undefined,
+      flipProbability: this.settings.flipProbability,
     });
     return { window: out.window.data, label: out.label };
   }
