@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluate, spacingMm, type EvaluateReportFile } from '../src/cli/evaluate.js';
 import { predict } from '../src/cli/predict.js';
 import { splitCases } from '../src/data/dataset.js';
@@ -19,6 +19,7 @@ import { segmenterFileContents } from '../src/checkpoint/segmenter-file.js';
 import { Segmenter } from '../src/model/segmenter.js';
 import { testGpu } from './helpers/gpu.js';
 import { reportError } from './helpers/report.js';
+import { captureStderr } from './helpers/stderr.js';
 
 // ---- tolerances ----
 
@@ -244,16 +245,7 @@ describe('transseg evaluate --model', () => {
     await writeModel(far, { intensityReference: { p1: [0.9], median: [0.95], p99: [0.99] } });
     await writeModel(near, { intensityReference: { p1: [0], median: [0.5], p99: [1] } });
     const run = async (model: string, report: string) => {
-      const lines: string[] = [];
-      const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-        lines.push(String(chunk));
-        return true;
-      });
-      try {
-        await evaluate(['--dataset', path('dataset.json'), '--model', model, '--report', path(report)]);
-      } finally {
-        spy.mockRestore();
-      }
+      const { lines } = await captureStderr(() => evaluate(['--dataset', path('dataset.json'), '--model', model, '--report', path(report)]));
       return lines.filter((l) => l.startsWith('warning: '));
     };
     const warned = await run(far, 'far.json');

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { predict } from '../src/cli/predict.js';
 import type { IntensityReference } from '../src/data/intensity-reference.js';
 import { loadCaseFile } from '../src/data/load-node.js';
@@ -21,6 +21,7 @@ import { segmenterFileContents, segmenterFromFile } from '../src/checkpoint/segm
 import { Segmenter } from '../src/model/segmenter.js';
 import { testGpu } from './helpers/gpu.js';
 import { reportError } from './helpers/report.js';
+import { captureStderr } from './helpers/stderr.js';
 import { obliqueHeader } from './helpers/oblique.js';
 
 // ---- tolerances ----
@@ -162,16 +163,8 @@ describe('transseg predict', () => {
     await writeModel(far, ['CT'], { p1: [0.9], median: [0.95], p99: [0.99] });
     await writeModel(near, ['CT'], { p1: [0], median: [0.5], p99: [1] });
     const run = async (model: string, out: string) => {
-      const lines: string[] = [];
-      const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-        lines.push(String(chunk));
-        return true;
-      });
-      try {
-        return { summary: await predict(['--model', model, '--input', IMAGE, '--output', path('warn', out)]), warnings: lines.filter((l) => l.startsWith('warning: ')) };
-      } finally {
-        spy.mockRestore();
-      }
+      const { value: summary, lines } = await captureStderr(() => predict(['--model', model, '--input', IMAGE, '--output', path('warn', out)]));
+      return { summary, warnings: lines.filter((l) => l.startsWith('warning: ')) };
     };
     const warned = await run(far, 'far.nii.gz');
     expect(warned.warnings).toEqual([

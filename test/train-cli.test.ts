@@ -4,13 +4,14 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluate, type EvaluateReportFile } from '../src/cli/evaluate.js';
 import { train } from '../src/cli/train.js';
 import { splitCases } from '../src/data/dataset.js';
 import { writePhantomDataset } from '../src/synthetic/phantom-node.js';
 import { readSafetensorsFile } from '../src/io/safetensors-node.js';
 import { readModelFileHeader, type SegmenterFileHeader } from '../src/model/model-file.js';
+import { captureStderr } from './helpers/stderr.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'transseg-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,16 +80,7 @@ describe('transseg train', () => {
 
     // evaluate without --remap or split flags scores the model on its own validation cases, whose
     // intensities are like the training cases' (no warning).
-    const stderr: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      stderr.push(String(chunk));
-      return true;
-    });
-    try {
-      await evaluate(['--dataset', path('data', 'dataset.json'), '--model', join(out, 'best.safetensors'), '--report', path('report.json')]);
-    } finally {
-      spy.mockRestore();
-    }
+    const { lines: stderr } = await captureStderr(() => evaluate(['--dataset', path('data', 'dataset.json'), '--model', join(out, 'best.safetensors'), '--report', path('report.json')]));
     expect(stderr.filter((l) => l.startsWith('warning:'))).toEqual([]);
     const report = JSON.parse(readFileSync(path('report.json'), 'utf8')) as EvaluateReportFile;
     expect(report.remap).toEqual({ 3: 2 });
@@ -97,17 +89,9 @@ describe('transseg train', () => {
 
   it('records flips, post-processing and the sample policy; prints the split, validation progress and when the loss was read', async () => {
     const out = path('inference');
-    const lines: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
-    try {
-      await train([...baseFlags(out), '--steps', '2', '--foreground-fraction', '0.5', '--tta-flips', '--keep-largest', 'foreground',
-        '--min-island', '3', '--connectivity', '6', '--mask-foreground', '--intensity-scale', '0.7,1.4', '--flip-probability', '0.5']);
-    } finally {
-      spy.mockRestore();
-    }
+    const { lines } = await captureStderr(() => train([...baseFlags(out), '--steps', '2', '--foreground-fraction', '0.5', '--tta-flips',
+      '--keep-largest', 'foreground', '--min-island', '3', '--connectivity', '6', '--mask-foreground', '--intensity-scale', '0.7,1.4',
+      '--flip-probability', '0.5']));
     const text = lines.join('');
     const expectedValidation = splitCases(ids, { fraction: 0.2, seed: SEED }).validation;
     expect(text).toContain(`validation cases (a seeded split of training): ${expectedValidation.join(', ')}`);
