@@ -105,6 +105,29 @@ describe('trainer', () => {
     resumedModel.dispose();
   });
 
+  it('trains with the flip probability it is given', async () => {
+    // Flips never (0) or always (1): the same draws otherwise (one per flip either way), so only
+    // the flips can make the losses differ; they would be equal if the setting did not reach the
+    // augmentation.
+    const gpu = await testGpu();
+    const losses = async (flipProbability: number) => {
+      const store = new MemoryStore();
+      const model = new Segmenter(gpu, 5, config, segmenterOptions);
+      const trainer = new Trainer(gpu, model, [toyCase(1), toyCase(2)], [toyCase(3)], { ...settings(2), flipProbability }, store);
+      try {
+        await trainer.run();
+        return store.records.flatMap((r) => (r.kind === 'train' ? [r.loss] : []));
+      } finally {
+        trainer.dispose();
+        model.dispose();
+      }
+    };
+    const [never, always, againNever] = [await losses(0), await losses(1), await losses(0)];
+    expect(never).toHaveLength(2);
+    expect(againNever).toEqual(never);
+    expect(always[0]).not.toBe(never[0]);
+  });
+
   it('with --intensity zscore trains on each scan z-scored once, as if the files held the z-scores', async () => {
     const gpu = await testGpu();
     const zscored = (c: LoadedCase): LoadedCase => ({ ...c, image: zScoreScan(c.image, c.channels, c.dims) });
