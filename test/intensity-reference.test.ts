@@ -43,6 +43,24 @@ describe('intensityReference', () => {
     expect(intensityReference([a], { kind: 'clip', aMin: 1000, aMax: 1100 })).toEqual({ p1: [Math.fround(0.01)], median: [0.5], p99: [Math.fround(0.98)] });
   });
 
+  it('reads every stride-th voxel inside a scan with more than 65 536 of them', () => {
+    // 300 × 300 with a 1-voxel ring of 0.5 (no inside value): 298² = 88 804 voxels inside; the k-th holds k when k is
+    // even and −k when odd. Stride ⌈88 804 / 65 536⌉ = 2 keeps the 44 402 even ones 0, 2, …, 88 802
+    // (reading all of them would bring in the negatives). Nearest ranks round(q · 44 401): 444,
+    // 22 201 and 43 957.
+    const side = 300;
+    const image = new Float32Array(side * side);
+    let k = 0;
+    for (let y = 0; y < side; y++) {
+      for (let x = 0; x < side; x++) {
+        const ring = x === 0 || y === 0 || x === side - 1 || y === side - 1;
+        image[y * side + x] = ring ? 0.5 : k % 2 ? -k : k;
+        if (!ring) k++;
+      }
+    }
+    expect(intensityReference([{ image, channels: 1, dims: [side, side, 1] }], { kind: 'none' })).toEqual({ p1: [888], median: [44402], p99: [87914] });
+  });
+
   it('is null without a voxel inside any scan', () => {
     expect(intensityReference([scan([() => 7], [7])], { kind: 'none' })).toBeNull();
     expect(intensityReference([], { kind: 'none' })).toBeNull();

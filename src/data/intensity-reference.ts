@@ -26,16 +26,19 @@ const SAMPLE = 1 << 16;
 function foregroundValues(scan: Scan, spec: IntensitySpec): Float32Array[] {
   const mask = foregroundMask(scan.image, scan.channels, scan.dims);
   const normalized = normalizeScan(spec, scan).image;
-  const inside: number[] = [];
-  for (let i = 0; i < mask.length; i++) if (mask[i]) inside.push(i);
-  const stride = Math.max(1, Math.ceil(inside.length / SAMPLE));
+  let count = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i]) count++;
+  // Every stride-th voxel inside, as indices: at most SAMPLE of them, not the whole foreground.
+  const stride = Math.max(1, Math.ceil(count / SAMPLE));
+  const picked = new Uint32Array(Math.ceil(count / stride));
+  for (let i = 0, k = 0, j = 0; i < mask.length; i++) {
+    if (!mask[i]) continue;
+    if (k % stride === 0) picked[j++] = i;
+    k++;
+  }
   const n = mask.length;
   const window = windowIntensity(spec);
-  return Array.from({ length: scan.channels }, (_, c) => {
-    const values = new Float32Array(Math.ceil(inside.length / stride));
-    for (let k = 0, j = 0; k < inside.length; k += stride, j++) values[j] = normalized[c * n + inside[k]];
-    return window(values, 1);
-  });
+  return Array.from({ length: scan.channels }, (_, c) => window(Float32Array.from(picked, (i) => normalized[c * n + i]), 1));
 }
 
 /** The q-quantile (nearest rank) of sorted values. */
